@@ -1,0 +1,41 @@
+# arangomesos — build, run and test. See README.md.
+GO      ?= go
+BIN     := bin/arangomesos
+PKGS    := ./...
+# The whole suite must stay well under 30 minutes on 2 cores; this is a hard stop.
+TEST_TIMEOUT ?= 40m
+BENCH_TIME   ?= 1x
+
+.PHONY: all build run test test-deps unit lint bench chaos fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/arangomesos
+
+# The main job: a whole cluster on this machine (see README).
+run: build
+	./$(BIN) dev
+
+# Everything a fresh machine needs, then lint and the whole suite.
+test: test-deps lint unit
+
+test-deps:
+	./scripts/install-test-deps.sh
+
+unit:
+	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench: build
+	./scripts/bench.sh
+
+chaos:
+	ARANGOMESOS_CHAOS_ROUNDS=200 $(GO) test -timeout 60m -count=1 -run TestChaos ./node/...
+
+clean:
+	rm -rf bin
