@@ -5,6 +5,7 @@ PKGS    := ./...
 # The whole suite must stay well under 30 minutes on 2 cores; this is a hard stop.
 TEST_TIMEOUT ?= 40m
 BENCH_TIME   ?= 1x
+FUZZTIME     ?= 5s
 
 .PHONY: all build run test test-deps unit lint bench chaos fuzz clean
 
@@ -15,10 +16,11 @@ build:
 
 # The main job: a whole cluster on this machine (see README).
 run: build
-	./$(BIN) dev
+	./$(BIN) local
 
-# Everything a fresh machine needs, then lint and the whole suite.
-test: test-deps lint unit
+# Everything a fresh machine needs, then lint, the whole suite and a short
+# fuzz run of every parser.
+test: test-deps lint unit fuzz
 
 test-deps:
 	./scripts/install-test-deps.sh
@@ -33,6 +35,9 @@ lint:
 
 bench: build
 	./scripts/bench.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 chaos:
 	ARANGOMESOS_CHAOS_ROUNDS=200 $(GO) test -timeout 60m -count=1 -run TestChaos ./node/...

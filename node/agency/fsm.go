@@ -50,8 +50,7 @@ type FSM struct {
 	order   []string // client ids in insertion order, for eviction
 	maxIDs  int
 
-	ring    []cluster.PollEntry
-	ringCap int
+	ring *changeRing
 	// first is the lowest index the ring can answer for; polls from before it
 	// get a full snapshot.
 	first uint64
@@ -70,7 +69,7 @@ func NewFSM(ringCap int) *FSM {
 	}
 	return &FSM{
 		store: NewStore(), inquire: map[string]uint64{}, maxIDs: 100000,
-		ringCap: ringCap, first: 1, changed: make(chan struct{}),
+		ring: newChangeRing(ringCap), first: 1, changed: make(chan struct{}),
 	}
 }
 
@@ -78,8 +77,8 @@ func NewFSM(ringCap int) *FSM {
 // never proposes) are skipped with an error result rather than crashing the
 // agent, so a bad entry cannot take the Agency down.
 func (f *FSM) Apply(l *raft.Log) any {
-	var cmd command
-	if err := decodeNumber(l.Data, &cmd); err != nil {
+	cmd, err := decodeCommand(l.Data)
+	if err != nil {
 		f.mu.Lock()
 		f.advance(l.Index, l.Term)
 		f.mu.Unlock()
@@ -171,12 +170,9 @@ func (f *FSM) appendChanges(l *raft.Log, ts int64, keys []string, now time.Time)
 			e.Changes = append(e.Changes, cluster.Change{Key: k, Op: "delete"})
 		}
 	}
-	if len(f.ring) >= f.ringCap {
-		drop := len(f.ring) - f.ringCap + 1
-		f.first = f.ring[drop-1].Index + 1
-		f.ring = append(f.ring[:0:0], f.ring[drop:]...)
+	if evicted, full := f.ring.push(e); full {
+		f.first = evicted.Index + 1
 	}
-	f.ring = append(f.ring, e)
 }
 
 func (f *FSM) notifications(l *raft.Log, changed []string) []notification {
@@ -262,12 +258,7 @@ func (f *FSM) Poll(index uint64, timeout time.Duration, ctxDone <-chan struct{})
 			return r
 		}
 		if f.applied >= index {
-			r := cluster.PollResult{CommitIndex: f.applied, FirstIndex: f.first, Log: []cluster.PollEntry{}}
-			for _, e := range f.ring {
-				if e.Index >= index {
-					r.Log = append(r.Log, e)
-				}
-			}
+			r := cluster.PollResult{CommitIndex: f.applied, FirstIndex: f.first, Log: f.ring.from(index)}
 			f.mu.RUnlock()
 			return r
 		}
@@ -350,7 +341,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.inquire == nil {
 		f.inquire = map[string]uint64{}
 	}
-	f.ring = nil
+	f.ring.reset()
 	f.applied = st.Applied
 	f.first = st.Applied + 1
 	close(f.changed)
@@ -369,6 +360,38 @@ func (s snapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s snapshot) Release() {}
+
+// decodeCommand decodes a log entry in one pass over its JSON.
+func decodeCommand(b []byte) (command, error) {
+	var cmd command
+	var raw map[string]any
+	if err := decodeNumber(b, &raw); err != nil {
+		return cmd, err
+	}
+	cmd.Kind, _ = raw["kind"].(string)
+	if t, ok := raw["time"].(json.Number); ok {
+		cmd.Time, _ = t.Int64()
+	}
+	var err error
+	if v, ok := raw["trxs"]; ok {
+		if cmd.Trxs, err = cluster.TransactionsFromValue(v); err != nil {
+			return cmd, err
+		}
+	}
+	if v, ok := raw["items"]; ok {
+		if cmd.Items, err = cluster.TransactItemsFromValue(v); err != nil {
+			return cmd, err
+		}
+	}
+	if v, ok := raw["expire"].([]any); ok {
+		for _, k := range v {
+			if s, ok := k.(string); ok {
+				cmd.Expire = append(cmd.Expire, s)
+			}
+		}
+	}
+	return cmd, nil
+}
 
 // decodeNumber decodes JSON keeping numbers as json.Number, as the store
 // requires.

@@ -74,20 +74,26 @@ func (a *Agent) writeNoLeader(w http.ResponseWriter) {
 	arangohttp.WriteError(w, e)
 }
 
-// body reads and syntax-checks a request body: an empty body, invalid JSON
-// or JSON nested too deeply is a 400 with errorNum 600.
+// body reads a request body and refuses JSON nested too deeply (400,
+// errorNum 600); the parsers check the rest.
 func body(r *http.Request) ([]byte, error) {
 	b, err := arangohttp.ReadBody(r, MaxRequestSize)
 	if err != nil {
 		return nil, err
 	}
-	if !json.Valid(b) {
-		return nil, arangohttp.Errorf(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "invalid JSON in request body")
-	}
 	if err := arangohttp.CheckDepth(b, arangohttp.MaxDepth); err != nil {
 		return nil, arangohttp.Errorf(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "invalid JSON: %v", err)
 	}
 	return b, nil
+}
+
+// parseErr turns a parser error into a 400: errorNum 600 for a body that is
+// not JSON, 400 for JSON of the wrong shape.
+func parseErr(err error) error {
+	if errors.Is(err, cluster.ErrJSONSyntax) {
+		return arangohttp.Errorf(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "%v", err)
+	}
+	return arangohttp.BadParameter("%v", err)
 }
 
 func (a *Agent) handleRead(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +104,7 @@ func (a *Agent) handleRead(w http.ResponseWriter, r *http.Request) {
 	}
 	qs, err := cluster.ParseReadRequest(b)
 	if err != nil {
-		arangohttp.WriteError(w, arangohttp.BadParameter("%v", err))
+		arangohttp.WriteError(w, parseErr(err))
 		return
 	}
 	res, err := a.Read(r.Context(), qs)
@@ -155,7 +161,7 @@ func (a *Agent) parseWrite(w http.ResponseWriter, r *http.Request) ([]cluster.Tr
 	}
 	trxs, err := cluster.ParseWriteRequest(b)
 	if err != nil {
-		arangohttp.WriteError(w, arangohttp.BadParameter("%v", err))
+		arangohttp.WriteError(w, parseErr(err))
 		return nil, false
 	}
 	return trxs, true
@@ -169,7 +175,7 @@ func (a *Agent) handleTransact(w http.ResponseWriter, r *http.Request) {
 	}
 	items, err := cluster.ParseTransactRequest(b)
 	if err != nil {
-		arangohttp.WriteError(w, arangohttp.BadParameter("%v", err))
+		arangohttp.WriteError(w, parseErr(err))
 		return
 	}
 	res, err := a.Transact(items)
@@ -188,7 +194,7 @@ func (a *Agent) handleInquire(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := cluster.ParseInquireRequest(b)
 	if err != nil {
-		arangohttp.WriteError(w, arangohttp.BadParameter("%v", err))
+		arangohttp.WriteError(w, parseErr(err))
 		return
 	}
 	res, known, err := a.Inquire(r.Context(), ids)

@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -249,16 +252,26 @@ func (t *Transaction) SortedKeys() []string {
 // every operation and precondition is validated. The error says what is
 // wrong; it is meant for a 400 answer.
 func ParseWriteRequest(body []byte) ([]Transaction, error) {
-	var raw []json.RawMessage
-	if err := decodeStrict(body, &raw); err != nil {
+	var v any
+	if err := decodeStrict(body, &v); err != nil {
 		return nil, fmt.Errorf("write request must be an array of transactions: %w", err)
+	}
+	return TransactionsFromValue(v)
+}
+
+// TransactionsFromValue builds write transactions from a decoded JSON value
+// (numbers as json.Number), with the validation of ParseWriteRequest.
+func TransactionsFromValue(v any) ([]Transaction, error) {
+	raw, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("write request must be an array of transactions")
 	}
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("write request holds no transaction")
 	}
 	out := make([]Transaction, 0, len(raw))
 	for i, r := range raw {
-		t, err := parseTransaction(r)
+		t, err := transactionFromValue(r)
 		if err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", i, err)
 		}
@@ -270,16 +283,17 @@ func ParseWriteRequest(body []byte) ([]Transaction, error) {
 // ParseReadRequest parses the body of /_api/agency/read: an array of arrays
 // of keys.
 func ParseReadRequest(body []byte) ([]ReadQuery, error) {
-	var raw []json.RawMessage
-	if err := decodeStrict(body, &raw); err != nil {
+	var v any
+	if err := decodeStrict(body, &v); err != nil {
 		return nil, fmt.Errorf("read request must be an array of arrays of keys: %w", err)
 	}
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("read request holds no query")
+	raw, ok := v.([]any)
+	if !ok || len(raw) == 0 {
+		return nil, fmt.Errorf("read request must be a non-empty array of arrays of keys")
 	}
 	out := make([]ReadQuery, 0, len(raw))
 	for i, r := range raw {
-		q, err := parseRead(r)
+		q, err := readFromValue(r)
 		if err != nil {
 			return nil, fmt.Errorf("read %d: %w", i, err)
 		}
@@ -291,18 +305,26 @@ func ParseReadRequest(body []byte) ([]ReadQuery, error) {
 // ParseTransactRequest parses the body of /_api/agency/transact: writes
 // (arrays starting with an object) and reads (arrays of strings), in order.
 func ParseTransactRequest(body []byte) ([]TransactItem, error) {
-	var raw []json.RawMessage
-	if err := decodeStrict(body, &raw); err != nil {
+	var v any
+	if err := decodeStrict(body, &v); err != nil {
 		return nil, fmt.Errorf("transact request must be an array: %w", err)
 	}
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("transact request holds nothing")
+	return TransactItemsFromValue(v)
+}
+
+// TransactItemsFromValue builds transact items from a decoded JSON value.
+func TransactItemsFromValue(v any) ([]TransactItem, error) {
+	raw, ok := v.([]any)
+	if !ok || len(raw) == 0 {
+		return nil, fmt.Errorf("transact request must be a non-empty array")
 	}
 	out := make([]TransactItem, len(raw))
 	for i, r := range raw {
-		if err := out[i].UnmarshalJSON(r); err != nil {
+		it, err := transactItemFromValue(r)
+		if err != nil {
 			return nil, fmt.Errorf("element %d: %w", i, err)
 		}
+		out[i] = it
 	}
 	return out, nil
 }
@@ -317,15 +339,36 @@ func ParseInquireRequest(body []byte) ([]string, error) {
 	return ids, nil
 }
 
-func parseRead(r json.RawMessage) (ReadQuery, error) {
-	var keys []string
-	if err := decodeStrict(r, &keys); err != nil {
+func transactItemFromValue(v any) (TransactItem, error) {
+	parts, ok := v.([]any)
+	if !ok || len(parts) == 0 {
+		return TransactItem{}, fmt.Errorf("transact item must be a non-empty array")
+	}
+	if _, isRead := parts[0].(string); isRead {
+		q, err := readFromValue(v)
+		return TransactItem{Read: q}, err
+	}
+	t, err := transactionFromValue(v)
+	if err != nil {
+		return TransactItem{}, err
+	}
+	return TransactItem{Write: &t}, nil
+}
+
+func readFromValue(v any) (ReadQuery, error) {
+	raw, ok := v.([]any)
+	if !ok {
 		return nil, fmt.Errorf("must be an array of keys (strings)")
 	}
-	if len(keys) == 0 {
+	if len(raw) == 0 {
 		return nil, fmt.Errorf("holds no key")
 	}
-	for i, k := range keys {
+	keys := make(ReadQuery, len(raw))
+	for i, r := range raw {
+		k, ok := r.(string)
+		if !ok {
+			return nil, fmt.Errorf("must be an array of keys (strings)")
+		}
 		n, err := NormalizePath(k)
 		if err != nil {
 			return nil, err
@@ -335,17 +378,17 @@ func parseRead(r json.RawMessage) (ReadQuery, error) {
 	return keys, nil
 }
 
-func parseTransaction(r json.RawMessage) (Transaction, error) {
-	var parts []json.RawMessage
-	if err := decodeStrict(r, &parts); err != nil {
+func transactionFromValue(v any) (Transaction, error) {
+	parts, ok := v.([]any)
+	if !ok {
 		return Transaction{}, fmt.Errorf("must be an array [operations, preconditions?, clientId?]")
 	}
 	if len(parts) < 1 || len(parts) > 3 {
 		return Transaction{}, fmt.Errorf("must have 1 to 3 elements, has %d", len(parts))
 	}
 	var t Transaction
-	var rawOps map[string]json.RawMessage
-	if err := decodeStrict(parts[0], &rawOps); err != nil || rawOps == nil {
+	rawOps, ok := parts[0].(map[string]any)
+	if !ok {
 		return t, fmt.Errorf("operations must be an object keyed by path")
 	}
 	t.Ops = make(map[string]Operation, len(rawOps))
@@ -360,15 +403,15 @@ func parseTransaction(r json.RawMessage) (Transaction, error) {
 		if _, dup := t.Ops[key]; dup {
 			return t, fmt.Errorf("key %s appears twice", key)
 		}
-		op, err := parseOperation(v)
+		op, err := operationFromValue(v)
 		if err != nil {
 			return t, fmt.Errorf("key %s: %w", key, err)
 		}
 		t.Ops[key] = op
 	}
 	if len(parts) >= 2 {
-		var rawPre map[string]json.RawMessage
-		if err := decodeStrict(parts[1], &rawPre); err != nil || rawPre == nil {
+		rawPre, ok := parts[1].(map[string]any)
+		if !ok {
 			return t, fmt.Errorf("preconditions must be an object keyed by path")
 		}
 		t.Preconds = make(map[string]Precondition, len(rawPre))
@@ -380,7 +423,7 @@ func parseTransaction(r json.RawMessage) (Transaction, error) {
 			if _, dup := t.Preconds[key]; dup {
 				return t, fmt.Errorf("precondition key %s appears twice", key)
 			}
-			p, err := parsePrecondition(v)
+			p, err := preconditionFromValue(v)
 			if err != nil {
 				return t, fmt.Errorf("precondition on %s: %w", key, err)
 			}
@@ -388,20 +431,18 @@ func parseTransaction(r json.RawMessage) (Transaction, error) {
 		}
 	}
 	if len(parts) == 3 {
-		if err := decodeStrict(parts[2], &t.ClientID); err != nil {
+		cid, ok := parts[2].(string)
+		if !ok {
 			return t, fmt.Errorf("client id must be a string")
 		}
+		t.ClientID = cid
 	}
 	return t, nil
 }
 
-// parseOperation accepts {"op":…,…} or, for any other value, "set this
+// operationFromValue accepts {"op":…,…} or, for any other value, "set this
 // value" (an object without "op" replaces the subtree).
-func parseOperation(raw json.RawMessage) (Operation, error) {
-	var v any
-	if err := decodeStrict(raw, &v); err != nil {
-		return Operation{}, err
-	}
+func operationFromValue(v any) (Operation, error) {
 	obj, isObj := v.(map[string]any)
 	if !isObj {
 		return Operation{Op: OpSet, New: v}, nil
@@ -415,7 +456,7 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 		return Operation{}, fmt.Errorf("op must be a string")
 	}
 	op := Operation{Op: OpKind(name)}
-	allowed := map[string]bool{"op": true}
+	var allowed []string
 	switch op.Op {
 	case OpSet:
 		n, ok := obj["new"]
@@ -423,7 +464,7 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 			return op, fmt.Errorf("set needs 'new'")
 		}
 		op.New = n
-		allowed["new"], allowed["ttl"], allowed["epoch_millis"] = true, true, true
+		allowed = []string{"new", "ttl", "epoch_millis"}
 		if t, ok := obj["ttl"]; ok {
 			secs, err := number(t)
 			if err != nil || secs < 0 {
@@ -433,7 +474,7 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 		}
 	case OpDelete, OpPop, OpShift:
 	case OpIncrement, OpDecrement:
-		allowed["step"] = true
+		allowed = []string{"step"}
 		if s, ok := obj["step"]; ok {
 			n, isNum := s.(json.Number)
 			if !isNum {
@@ -447,15 +488,15 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 			return op, fmt.Errorf("%s needs 'new'", name)
 		}
 		op.New = n
-		allowed["new"] = true
+		allowed = []string{"new"}
 	case OpErase:
-		allowed["val"], allowed["pos"] = true, true
+		allowed = []string{"val", "pos"}
 		if val, ok := obj["val"]; ok {
 			op.Val, op.HasVal = val, true
 		}
 		if pos, ok := obj["pos"]; ok {
 			p, err := number(pos)
-			if err != nil || p < 0 || p != float64(int(p)) {
+			if err != nil || p < 0 || p > 1<<31 || p != float64(int(p)) {
 				return op, fmt.Errorf("pos must be a non-negative integer")
 			}
 			op.Pos, op.HasPos = int(p), true
@@ -470,7 +511,7 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 			return op, fmt.Errorf("replace needs 'val' and 'new'")
 		}
 		op.Val, op.HasVal, op.New = val, true, n
-		allowed["val"], allowed["new"] = true, true
+		allowed = []string{"val", "new"}
 	case OpObserve, OpUnobserve:
 		u, ok := obj["url"].(string)
 		if !ok || u == "" {
@@ -480,26 +521,22 @@ func parseOperation(raw json.RawMessage) (Operation, error) {
 			return op, fmt.Errorf("%s url must be http(s)", name)
 		}
 		op.URL = u
-		allowed["url"] = true
+		allowed = []string{"url"}
 	default:
 		return op, fmt.Errorf("unknown operation %q", name)
 	}
 	for k := range obj {
-		if !allowed[k] {
+		if k != "op" && !slices.Contains(allowed, k) {
 			return op, fmt.Errorf("operation %s does not take '%s'", name, k)
 		}
 	}
 	return op, nil
 }
 
-// parsePrecondition accepts a non-object value (shorthand for old), an
+// preconditionFromValue accepts a non-object value (shorthand for old), an
 // object of known conditions, or an object without any known condition name
 // (compared with old, as ArangoDB does). Mixing the two is an error.
-func parsePrecondition(raw json.RawMessage) (Precondition, error) {
-	var v any
-	if err := decodeStrict(raw, &v); err != nil {
-		return nil, err
-	}
+func preconditionFromValue(v any) (Precondition, error) {
 	obj, isObj := v.(map[string]any)
 	if !isObj {
 		return Precondition{{CondOld, v}}, nil
@@ -547,47 +584,51 @@ func number(v any) (float64, error) {
 	return n.Float64()
 }
 
-// decodeStrict decodes one JSON value keeping numbers as json.Number.
+// ErrJSONSyntax marks a request body that is not one valid JSON value.
+var ErrJSONSyntax = errors.New("invalid JSON")
+
+// decodeStrict decodes one JSON value keeping numbers as json.Number; a body
+// that is not exactly one JSON value is an ErrJSONSyntax.
 func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return err
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrJSONSyntax, err)
 	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: trailing data after the value", ErrJSONSyntax)
 	}
 	return nil
 }
 
 // UnmarshalJSON parses a transaction with the same validation as a request.
 func (t *Transaction) UnmarshalJSON(b []byte) error {
-	v, err := parseTransaction(b)
+	var v any
+	if err := decodeStrict(b, &v); err != nil {
+		return err
+	}
+	tr, err := transactionFromValue(v)
 	if err != nil {
 		return err
 	}
-	*t = v
+	*t = tr
 	return nil
 }
 
 // UnmarshalJSON parses a transact item: a read (array of strings) or a write.
 func (it *TransactItem) UnmarshalJSON(b []byte) error {
-	var parts []json.RawMessage
-	if err := decodeStrict(b, &parts); err != nil || len(parts) == 0 {
-		return fmt.Errorf("transact item must be a non-empty array")
+	var v any
+	if err := decodeStrict(b, &v); err != nil {
+		return err
 	}
-	if first := bytes.TrimSpace(parts[0]); len(first) > 0 && first[0] == '"' {
-		q, err := parseRead(b)
-		if err != nil {
-			return err
-		}
-		*it = TransactItem{Read: q}
-		return nil
-	}
-	t, err := parseTransaction(b)
+	item, err := transactItemFromValue(v)
 	if err != nil {
 		return err
 	}
-	*it = TransactItem{Write: &t}
+	*it = item
 	return nil
 }
