@@ -165,7 +165,7 @@ func (f *FSM) appendChanges(l *raft.Log, ts int64, keys []string, now time.Time)
 		}
 		seen[k] = true
 		if v, ok := f.store.get(k, now); ok {
-			e.Changes = append(e.Changes, cluster.Change{Key: k, Op: "set", Value: deepCopy(v)})
+			e.Changes = append(e.Changes, cluster.Change{Key: k, Op: "set", Value: cluster.DeepCopy(v)})
 		} else {
 			e.Changes = append(e.Changes, cluster.Change{Key: k, Op: "delete"})
 		}

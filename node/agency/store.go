@@ -77,7 +77,7 @@ func (s *Store) get(key string, now time.Time) (any, bool) {
 			}
 		}
 	}
-	return lookup(s.root, parts)
+	return cluster.TreeLookup(s.root, parts)
 }
 
 // check evaluates one precondition against the visible value at key.
@@ -127,7 +127,7 @@ func (s *Store) purgeExpired(key string, now time.Time) {
 	for _, c := range cluster.SplitPath(key) {
 		p += "/" + c
 		if exp, ok := s.ttl[p]; ok && !now.Before(exp) {
-			remove(s.root, cluster.SplitPath(p))
+			cluster.TreeRemove(s.root, cluster.SplitPath(p))
 			s.dropTTL(p, true)
 			return
 		}
@@ -150,11 +150,11 @@ func (s *Store) applyOp(key string, op cluster.Operation, now time.Time) bool {
 	if !s.hidden && strings.Contains(key, "/.") {
 		s.hidden = true
 	}
-	cur, exists := lookup(s.root, parts)
+	cur, exists := cluster.TreeLookup(s.root, parts)
 	arr, isArr := cur.([]any)
 	switch op.Op {
 	case cluster.OpSet:
-		put(s.root, parts, deepCopy(op.New))
+		cluster.TreePut(s.root, parts, cluster.DeepCopy(op.New))
 		s.dropTTL(key, true)
 		if op.TTL > 0 {
 			s.ttl[key] = now.Add(op.TTL)
@@ -162,25 +162,25 @@ func (s *Store) applyOp(key string, op cluster.Operation, now time.Time) bool {
 		return true
 	case cluster.OpDelete:
 		s.dropTTL(key, true)
-		return remove(s.root, parts)
+		return cluster.TreeRemove(s.root, parts)
 	case cluster.OpIncrement, cluster.OpDecrement:
 		sign := int64(1)
 		if op.Op == cluster.OpDecrement {
 			sign = -1
 		}
-		put(s.root, parts, addNumbers(cur, op.Step, sign))
+		cluster.TreePut(s.root, parts, addNumbers(cur, op.Step, sign))
 		s.dropTTL(key, false)
 		return true
 	case cluster.OpPush:
 		n := make([]any, 0, len(arr)+1)
-		n = append(append(n, arr...), deepCopy(op.New))
-		put(s.root, parts, n)
+		n = append(append(n, arr...), cluster.DeepCopy(op.New))
+		cluster.TreePut(s.root, parts, n)
 		s.dropTTL(key, false)
 		return true
 	case cluster.OpPrepend:
 		n := make([]any, 0, len(arr)+1)
-		n = append(append(n, deepCopy(op.New)), arr...)
-		put(s.root, parts, n)
+		n = append(append(n, cluster.DeepCopy(op.New)), arr...)
+		cluster.TreePut(s.root, parts, n)
 		s.dropTTL(key, false)
 		return true
 	case cluster.OpPop, cluster.OpShift:
@@ -192,7 +192,7 @@ func (s *Store) applyOp(key string, op cluster.Operation, now time.Time) bool {
 				n = append(n, arr[1:]...)
 			}
 		}
-		put(s.root, parts, n)
+		cluster.TreePut(s.root, parts, n)
 		s.dropTTL(key, false)
 		return true
 	case cluster.OpErase:
@@ -209,7 +209,7 @@ func (s *Store) applyOp(key string, op cluster.Operation, now time.Time) bool {
 		if len(n) == len(arr) {
 			return false
 		}
-		put(s.root, parts, n)
+		cluster.TreePut(s.root, parts, n)
 		return true
 	case cluster.OpReplace:
 		if !exists || !isArr {
@@ -219,13 +219,13 @@ func (s *Store) applyOp(key string, op cluster.Operation, now time.Time) bool {
 		changed := false
 		for i, e := range arr {
 			if jsonEqual(e, op.Val) {
-				n[i], changed = deepCopy(op.New), true
+				n[i], changed = cluster.DeepCopy(op.New), true
 			} else {
 				n[i] = e
 			}
 		}
 		if changed {
-			put(s.root, parts, n)
+			cluster.TreePut(s.root, parts, n)
 		}
 		return changed
 	case cluster.OpObserve:
@@ -254,7 +254,7 @@ func (s *Store) expire(keys []string, now time.Time) []string {
 		if !ok || now.Before(exp) {
 			continue
 		}
-		remove(s.root, cluster.SplitPath(k))
+		cluster.TreeRemove(s.root, cluster.SplitPath(k))
 		s.dropTTL(k, true)
 		gone = append(gone, k)
 	}
@@ -323,7 +323,7 @@ func (s *Store) expiredAt(key string, now time.Time) bool {
 // visibleCopy copies the value at key without expired descendants and, unless
 // show, without hidden ('.'-prefixed) keys.
 func (s *Store) visibleCopy(key string, v any, now time.Time, show bool) any {
-	c := deepCopy(v)
+	c := cluster.DeepCopy(v)
 	m, isMap := c.(map[string]any)
 	if !isMap {
 		return c
@@ -334,7 +334,7 @@ func (s *Store) visibleCopy(key string, v any, now time.Time, show bool) any {
 	}
 	for k, exp := range s.ttl {
 		if !now.Before(exp) && strings.HasPrefix(k, base+"/") {
-			remove(m, cluster.SplitPath(strings.TrimPrefix(k, base)))
+			cluster.TreeRemove(m, cluster.SplitPath(strings.TrimPrefix(k, base)))
 		}
 	}
 	if s.hidden && !show {
