@@ -34,6 +34,8 @@ type Config struct {
 	LogLevel        string   // --log.level
 
 	Agency agency.Timing
+	// Data plane settings of DBServers and coordinators (dataplane.go).
+	DataPlane DataPlaneConfig
 	// Supervision thresholds (--agency.supervision-*).
 	SupervisionFrequency   time.Duration
 	SupervisionOkThreshold time.Duration
@@ -45,6 +47,7 @@ func DefaultConfig() Config {
 	return Config{
 		AgencySize: 3, LogLevel: "info", Agency: agency.DefaultTiming,
 		SupervisionFrequency: time.Second, SupervisionOkThreshold: 5 * time.Second, SupervisionGracePeriod: 10 * time.Second,
+		DataPlane: DefaultDataPlaneConfig(),
 	}
 }
 
@@ -123,6 +126,10 @@ func Run(ctx context.Context, cfg Config) error {
 	switch cfg.Role {
 	case cluster.RoleAgent:
 		return runAgent(ctx, cfg, log, dir, id, ln, secret, info)
+	case cluster.RoleDBServer:
+		return runDBServer(ctx, cfg, log, dir, id, ln, secret, info)
+	case cluster.RoleCoordinator:
+		return runCoordinator(ctx, cfg, log, id, ln, secret, info)
 	default:
 		ln.Close()
 		return fmt.Errorf("node: role %s is not available in this build", cfg.Role)

@@ -31,6 +31,13 @@ func runNode(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&cfg.SupervisionFrequency, "agency.supervision-frequency", cfg.SupervisionFrequency, "interval of supervision rounds")
 	fs.DurationVar(&cfg.SupervisionOkThreshold, "agency.supervision-ok-threshold", cfg.SupervisionOkThreshold, "heartbeat age after which a server is BAD")
 	fs.DurationVar(&cfg.SupervisionGracePeriod, "agency.supervision-grace-period", cfg.SupervisionGracePeriod, "heartbeat age after which a server is FAILED")
+	dp := &cfg.DataPlane
+	fs.DurationVar(&dp.ReplicationTimeout, "cluster.synchronous-replication-timeout", dp.ReplicationTimeout, "DBServer: drop a follower that has not acknowledged a write within this time")
+	fs.DurationVar(&dp.FailoverTimeout, "cluster.failover-timeout", dp.FailoverTimeout, "coordinator: how long to retry an operation against changing shard leaders before answering 503/1478")
+	fs.IntVar(&dp.ReplicationLogEntries, "cluster.replication-log-entries", dp.ReplicationLogEntries, "DBServer: operations each shard leader keeps in memory for followers that catch up")
+	fs.IntVar(&dp.DefaultReplicationFactor, "cluster.default-replication-factor", dp.DefaultReplicationFactor, "coordinator: replicationFactor of collections created without one")
+	fs.StringVar(&dp.RootPassword, "server.root-password", "", "coordinator: password of the root user (prefer --server.root-password-file)")
+	fs.StringVar(&dp.RootPasswordFile, "server.root-password-file", "", "coordinator: file holding the password of the root user")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

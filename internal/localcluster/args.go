@@ -19,7 +19,9 @@ type NodeSpec struct {
 	// ElectionTimeout, when set, tunes the agents' Raft elections.
 	ElectionTimeout time.Duration
 	LogLevel        string
-	Extra           []string
+	// RootPasswordFile is the root password of coordinators.
+	RootPasswordFile string `json:",omitempty"`
+	Extra            []string
 }
 
 // NodeArgs returns the command line (after the binary) of a node process.
@@ -40,6 +42,9 @@ func NodeArgs(s NodeSpec) []string {
 	}
 	if s.SecretFile != "" {
 		args = append(args, "--server.jwt-secret-keyfile", s.SecretFile)
+	}
+	if s.Role == cluster.RoleCoordinator && s.RootPasswordFile != "" {
+		args = append(args, "--server.root-password-file", s.RootPasswordFile)
 	}
 	if s.LogLevel != "" {
 		args = append(args, "--log.level", s.LogLevel)

@@ -24,6 +24,15 @@ type ClusterOptions struct {
 	NoAuth bool
 	// AgentArgs are extra flags for every agent.
 	AgentArgs []string
+	// DBServers and Coordinators are how many of each to start (default
+	// none); StartCluster returns once all are registered and serving.
+	DBServers    int
+	Coordinators int
+	// RootPassword is the coordinators' root password (default "test").
+	RootPassword string
+	// DBServerArgs and CoordinatorArgs are extra flags for those roles.
+	DBServerArgs    []string
+	CoordinatorArgs []string
 }
 
 // Cluster is a cluster of real arangomesos node processes started by a test.
@@ -34,6 +43,12 @@ type Cluster struct {
 	Secret     cluster.Secret
 	Agents     []*Node
 	agentArgs  []string
+
+	// DBServers and Coordinators are the data plane's processes.
+	DBServers    []*Node
+	Coordinators []*Node
+	RootPassword string
+	opts         ClusterOptions
 }
 
 // Node is one node process of a Cluster.
@@ -52,7 +67,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	if opts.Agents == 0 {
 		opts.Agents = 3
 	}
-	c := &Cluster{t: t, bin: Binary(t), agentArgs: opts.AgentArgs}
+	c := &Cluster{t: t, bin: Binary(t), agentArgs: opts.AgentArgs, opts: opts}
 	if !opts.NoAuth {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
@@ -74,6 +89,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 		a.Process = StartProcess(t, strings.ToLower(a.ID), c.bin, c.agentFlags(a, peers, opts.Agents))
 	}
 	c.WaitAgencyLeader()
+	c.startDataPlane()
 	return c
 }
 

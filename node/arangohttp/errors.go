@@ -43,6 +43,7 @@ const (
 	ErrNumFollowerRefusesOperation   = 1490
 	ErrNumLeaderResigned             = 1491
 	ErrNumNotLeader                  = 1496
+	ErrNumQueryEmpty                 = 1502
 	ErrNumQueryParse                 = 1501
 	ErrNumQueryBindParameterMissing  = 1551
 	ErrNumCursorNotFound             = 1600

@@ -40,6 +40,11 @@ type Index struct {
 	Estimates   bool     `json:"estimates,omitempty"`
 	// InBackground is accepted and ignored.
 	InBackground bool `json:"inBackground,omitempty"`
+	// Error, ErrorNum and ErrorMessage report in Current that a DBServer
+	// could not build the index (e.g. 1210 for duplicates).
+	Error        bool   `json:"error,omitempty"`
+	ErrorNum     int    `json:"errorNum,omitempty"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
 }
 
 // PlanCollection is /arango/Plan/Collections/<db>/<cid>: the desired state of

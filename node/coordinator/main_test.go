@@ -1,0 +1,9 @@
+package coordinator_test
+
+import (
+	"testing"
+
+	"github.com/arangomesos/arangomesos/internal/testharness"
+)
+
+func TestMain(m *testing.M) { testharness.Main(m) }

@@ -1,0 +1,120 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/arangomesos/arangomesos/node/arangohttp"
+	"github.com/arangomesos/arangomesos/node/cluster"
+	"github.com/arangomesos/arangomesos/node/coordinator"
+	"github.com/arangomesos/arangomesos/node/dbserver"
+)
+
+// DataPlaneConfig holds the settings of DBServers and coordinators; the
+// flag names (arangod's where it has one) are given in brackets.
+type DataPlaneConfig struct {
+	// ReplicationTimeout: a follower that has not acknowledged a write by
+	// then is dropped from the in-sync list
+	// (--cluster.synchronous-replication-timeout).
+	ReplicationTimeout time.Duration
+	// FailoverTimeout bounds a coordinator's retries against changing shard
+	// leaders (--cluster.failover-timeout).
+	FailoverTimeout time.Duration
+	// ReplicationLogEntries bounds each shard leader's in-memory operation
+	// log, from which returning followers catch up
+	// (--cluster.replication-log-entries).
+	ReplicationLogEntries int
+	// RootPassword and RootPasswordFile set the root user's password on
+	// coordinators (--server.root-password, --server.root-password-file).
+	RootPassword     string
+	RootPasswordFile string
+	// DefaultReplicationFactor is a new collection's replicationFactor when
+	// the client gives none (--cluster.default-replication-factor).
+	DefaultReplicationFactor int
+}
+
+// DefaultDataPlaneConfig returns the defaults.
+func DefaultDataPlaneConfig() DataPlaneConfig {
+	return DataPlaneConfig{ReplicationTimeout: 3 * time.Second, FailoverTimeout: 30 * time.Second,
+		ReplicationLogEntries: 100000, DefaultReplicationFactor: 1}
+}
+
+// dataPlaneOpenPaths are open on DBServers and coordinators too: the
+// metrics the autoscaler scrapes.
+var dataPlaneOpenPaths = append([]string{"/_admin/metrics"}, openPaths...)
+
+func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
+	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
+	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := dbserver.Start(rctx, dbserver.Config{ID: id, Endpoint: cfg.Address, Version: Version, DataDir: dir.sub("dbserver"),
+		Agency: ac, Cache: cluster.NewCache(ac, log), Tokens: tokens, Log: log,
+		ReplicationTimeout: cfg.DataPlane.ReplicationTimeout, LeaseDuration: cfg.SupervisionOkThreshold,
+		LogEntries: cfg.DataPlane.ReplicationLogEntries, ParseQuery: shardQueryParser})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("node: start DBServer: %w", err)
+	}
+	mux := info.routes()
+	s.Register(mux)
+	srv := &http.Server{Handler: arangohttp.RequireSuperuser(secret, mux, dataPlaneOpenPaths...), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("DBServer serving", "endpoint", cfg.Address)
+	select {
+	case <-ctx.Done():
+		s.Drain(10 * time.Second)
+	case err = <-served:
+		log.Error("http server stopped", "err", err)
+	}
+	return shutdown(log, srv, s.Close)
+}
+
+func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
+	password := cfg.DataPlane.RootPassword
+	if cfg.DataPlane.RootPasswordFile != "" {
+		b, err := os.ReadFile(cfg.DataPlane.RootPasswordFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("node: read root password: %w", err)
+		}
+		password = strings.TrimSpace(string(b))
+	}
+	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
+	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := coordinator.Start(rctx, coordinator.Config{ID: id, Endpoint: cfg.Address, Version: Version,
+		Agency: ac, Cache: cluster.NewCache(ac, log), Secret: secret, Tokens: tokens, Log: log, RootPassword: password,
+		FailoverTimeout: cfg.DataPlane.FailoverTimeout, DefaultReplicationFactor: cfg.DataPlane.DefaultReplicationFactor,
+		Queries: queryEngine})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("node: start coordinator: %w", err)
+	}
+	srv := &http.Server{Handler: s.Handler(info.routes()), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("coordinator serving", "endpoint", cfg.Address)
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		log.Error("http server stopped", "err", err)
+	}
+	return shutdown(log, srv, func() error { s.Close(); return nil })
+}

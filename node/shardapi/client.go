@@ -1,0 +1,116 @@
+package shardapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/arangomesos/arangomesos/node/arangohttp"
+	"github.com/arangomesos/arangomesos/node/cluster"
+)
+
+// ErrUnreachable: the server did not answer (connection refused or reset,
+// or the request timed out).
+var ErrUnreachable = errors.New("shardapi: server unreachable")
+
+// Client calls DBServers' internal API. It is safe for concurrent use.
+type Client struct {
+	tokens *cluster.TokenSource
+	http   *http.Client
+	// Timeout bounds every request that has no earlier deadline.
+	Timeout time.Duration
+}
+
+// NewClient returns a client signing with tokens.
+func NewClient(tokens *cluster.TokenSource, timeout time.Duration) *Client {
+	if tokens == nil {
+		tokens = &cluster.TokenSource{}
+	}
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        512,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &Client{tokens: tokens, http: &http.Client{Transport: tr}, Timeout: timeout}
+}
+
+// Path fills in the shard of a path constant.
+func Path(p, shard string) string { return strings.Replace(p, "{shard}", shard, 1) }
+
+// Call sends in (JSON) to endpoint+path and decodes the answer into out. An
+// error answer becomes an *arangohttp.Error with the server's code and
+// errorNum; no answer is ErrUnreachable.
+func (c *Client) Call(ctx context.Context, endpoint, method, path string, header http.Header, in, out any) error {
+	base, err := cluster.BaseURL(endpoint)
+	if err != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok && c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("shardapi: encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	if err != nil {
+		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := c.tokens.Authorize(req); err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: read answer: %v", ErrUnreachable, method, base+path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			ErrorNum     int    `json:"errorNum"`
+			ErrorMessage string `json:"errorMessage"`
+		}
+		if json.Unmarshal(b, &e) != nil || e.ErrorNum == 0 {
+			e.ErrorNum, e.ErrorMessage = resp.StatusCode, strings.TrimSpace(string(b))
+		}
+		return &arangohttp.Error{Code: resp.StatusCode, Num: e.ErrorNum, Message: e.ErrorMessage}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("shardapi: decode answer of %s: %w", path, err)
+	}
+	return nil
+}
+
+// ErrorNum returns the ArangoDB errorNum of err (0 if it has none).
+func ErrorNum(err error) int {
+	var ae *arangohttp.Error
+	if errors.As(err, &ae) {
+		return ae.Num
+	}
+	return 0
+}
