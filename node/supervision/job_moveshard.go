@@ -7,9 +7,11 @@ import (
 )
 
 // startMoveShard adds toServer to the shard's Plan (as the last follower)
-// and blocks the shard (reference §3.4). Moves that cannot work fail at once:
-// the collection is gone, fromServer does not hold the shard, toServer
-// already does, or toServer is FAILED.
+// and blocks the shard (reference §3.4). A leader may also move to one of its
+// followers (a leadership transfer, as resignLeadership and rebalancing do).
+// Moves that cannot work fail at once: the collection is gone, fromServer
+// does not hold the shard, a follower move to a server that already holds it,
+// or toServer is not an available DBServer.
 func (p *planner) startMoveShard(j *cluster.Job) {
 	r := jobShard(j)
 	plan := p.s.PlanServers(r)
@@ -20,7 +22,7 @@ func (p *planner) startMoveShard(j *cluster.Job) {
 	case !containsServer(plan, j.FromServer):
 		p.finish(newTxn(), j, "ToDo", false, fmt.Sprintf("%s does not hold shard %s", j.FromServer, r.Shard))
 		return
-	case containsServer(plan, j.ToServer):
+	case j.ToServer == j.FromServer || (containsServer(plan, j.ToServer) && plan[0] != j.FromServer):
 		p.finish(newTxn(), j, "ToDo", false, fmt.Sprintf("%s already holds shard %s", j.ToServer, r.Shard))
 		return
 	case p.status(j.ToServer) == cluster.StatusFailed || p.s.PlanDBServers[j.ToServer] == nil:
@@ -32,7 +34,10 @@ func (p *planner) startMoveShard(j *cluster.Job) {
 	}
 	nj := *j
 	nj.IsLeader = plan[0] == j.FromServer
-	newPlan := append(append([]string(nil), plan...), j.ToServer)
+	newPlan := append([]string(nil), plan...)
+	if !contains(plan, j.ToServer) {
+		newPlan = append(newPlan, j.ToServer)
+	}
 	t := newTxn().set(shardKey(r), newPlan).planBump().old(shardKey(r), plan).
 		old(cluster.Join(cluster.SupervisionHealth, j.ToServer, "Status"), cluster.StatusGood).
 		blockShard(r.Shard, j.JobID)

@@ -356,3 +356,23 @@ func TestSimNewAgencyLeaderResumesJobs(t *testing.T) {
 }
 
 func jobKey(state, id string) string { return cluster.Join(cluster.Target, state, id) }
+
+func TestSimResignLeadershipHandsShardsToInSyncFollowers(t *testing.T) {
+	s := newSim(t, 3)
+	s.collection("10", 3, 2) // PRMR-1 leads s100, follows s102
+	s.tick()
+	s.write(cluster.Transaction{Ops: map[string]cluster.Operation{jobKey("ToDo", "9"): cluster.Set(&cluster.Job{
+		Type: cluster.JobResignLeadership, JobID: "9", Server: "PRMR-1", Creator: "test", TimeCreated: cluster.FormatTime(s.now)})}})
+	s.until(20, "resignLeadership finished", func(sn *supervision.Snapshot) bool { return sn.Finished["9"] != nil })
+	for sh, p := range planOf(s.snapshot()) {
+		if p[0] == "PRMR-1" {
+			t.Fatalf("PRMR-1 still leads %s: %v", sh, p)
+		}
+		if sh == "s100" && !slices.Contains(p, "PRMR-1") {
+			t.Fatalf("PRMR-1 must remain a follower of s100: %v", p)
+		}
+	}
+	if sn := s.snapshot(); len(sn.ToBeCleanedServers)+len(sn.BlockedServers)+len(sn.BlockedShards) != 0 {
+		t.Fatal("locks or ToBeCleanedServers left over")
+	}
+}
