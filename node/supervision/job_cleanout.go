@@ -24,17 +24,19 @@ func CleanOutFeasible(s *Snapshot, server string) error {
 	}
 	remain := 0
 	for _, id := range s.DBServers() {
-		if id != server && !s.FailedServers[id] && !contains(s.CleanedServers, id) && !contains(s.ToBeCleanedServers, id) {
+		if id != server && !s.FailedServers[id] && s.Status(id) != cluster.StatusFailed &&
+			!contains(s.CleanedServers, id) && !contains(s.ToBeCleanedServers, id) {
 			remain++
 		}
 	}
-	if need := max(1, maxReplicationFactor(s)); remain < need {
-		return fmt.Errorf("only %d DBServers would remain, but a replicationFactor of %d needs %d", remain, maxReplicationFactor(s), need)
+	if need := max(1, MaxReplicationFactor(s)); remain < need {
+		return fmt.Errorf("only %d DBServers would remain, but a replicationFactor of %d needs %d", remain, MaxReplicationFactor(s), need)
 	}
 	return nil
 }
 
-func maxReplicationFactor(s *Snapshot) int {
+// MaxReplicationFactor is the largest replicationFactor of any collection.
+func MaxReplicationFactor(s *Snapshot) int {
 	m := 0
 	for _, cols := range s.Collections {
 		for _, c := range cols {
@@ -44,6 +46,16 @@ func maxReplicationFactor(s *Snapshot) int {
 		}
 	}
 	return m
+}
+
+// HoldsShard reports whether server holds a copy of the shard in Plan or
+// Current.
+func HoldsShard(s *Snapshot, r ShardRef, server string) bool {
+	if containsServer(s.PlanServers(r), server) {
+		return true
+	}
+	cur := s.CurrentShard(r)
+	return cur != nil && containsServer(cur.Servers, server)
 }
 
 // startCleanOutServer blocks the server, lists it in ToBeCleanedServers and
@@ -242,8 +254,8 @@ func (p *planner) shrinkCluster() {
 	if want >= len(avail) || len(avail) <= 1 {
 		return
 	}
-	if maxReplicationFactor(p.s) >= len(avail) {
-		p.event("not shrinking to %d DBServers: a replicationFactor of %d needs %d", want, maxReplicationFactor(p.s), len(avail))
+	if MaxReplicationFactor(p.s) >= len(avail) {
+		p.event("not shrinking to %d DBServers: a replicationFactor of %d needs %d", want, MaxReplicationFactor(p.s), len(avail))
 		return
 	}
 	load := p.load()

@@ -376,3 +376,43 @@ func TestSimResignLeadershipHandsShardsToInSyncFollowers(t *testing.T) {
 		t.Fatal("locks or ToBeCleanedServers left over")
 	}
 }
+
+func TestSimRebalanceEvensOutANewServer(t *testing.T) {
+	s := newSim(t, 3)
+	s.collection("10", 6, 2) // 12 copies on 3 servers
+	s.tick()
+	// A fourth server joins empty.
+	s.alive["PRMR-4"] = true
+	s.write(cluster.Transaction{Ops: map[string]cluster.Operation{cluster.Join(cluster.PlanDBServers, "PRMR-4"): cluster.Set("none")}})
+	s.until(3, "PRMR-4 GOOD", func(sn *supervision.Snapshot) bool { return sn.Good("PRMR-4") })
+	for round := 0; round < 5; round++ {
+		moves := supervision.PlanRebalance(s.snapshot(), 10)
+		if len(moves) == 0 {
+			break
+		}
+		for i, m := range moves {
+			m.JobID = fmt.Sprintf("%d%02d", 50+round, i)
+			m.Creator, m.TimeCreated = "test", cluster.FormatTime(s.now)
+			s.write(cluster.Transaction{Ops: map[string]cluster.Operation{jobKey("ToDo", m.JobID): cluster.Set(&m)}})
+		}
+		s.until(40, "moves done", func(sn *supervision.Snapshot) bool { return len(sn.ToDo)+len(sn.Pending) == 0 })
+	}
+	copies, leaders := map[string]int{}, map[string]int{}
+	for _, p := range planOf(s.snapshot()) {
+		if len(p) != 2 {
+			t.Fatalf("replicationFactor changed: %v", p)
+		}
+		leaders[p[0]]++
+		for _, srv := range p {
+			copies[srv]++
+		}
+	}
+	for _, id := range []string{"PRMR-1", "PRMR-2", "PRMR-3", "PRMR-4"} {
+		if copies[id] < 2 || copies[id] > 4 || leaders[id] > 2 {
+			t.Fatalf("unbalanced: copies %v leaders %v", copies, leaders)
+		}
+	}
+	if len(s.snapshot().Failed) != 0 {
+		t.Fatalf("failed jobs: %v", jobsOf(s.snapshot().Failed))
+	}
+}
