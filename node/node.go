@@ -14,6 +14,7 @@ import (
 	"github.com/arangomesos/arangomesos/node/agency"
 	"github.com/arangomesos/arangomesos/node/arangohttp"
 	"github.com/arangomesos/arangomesos/node/cluster"
+	"github.com/arangomesos/arangomesos/node/supervision"
 )
 
 // Config configures a node; the flag names of arangod are given in brackets.
@@ -148,6 +149,11 @@ func runAgent(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, i
 	a.SetSupervisionInfo(agency.SupervisionInfo{Enabled: true, Frequency: cfg.SupervisionFrequency,
 		GracePeriod: cfg.SupervisionGracePeriod, OkThreshold: cfg.SupervisionOkThreshold})
 	info.available = func() bool { id, _ := a.Leader(); return id != "" }
+	supCfg := supervision.DefaultConfig
+	supCfg.OkThreshold, supCfg.GracePeriod = cfg.SupervisionOkThreshold, cfg.SupervisionGracePeriod
+	supCtx, stopSupervision := context.WithCancel(ctx)
+	defer stopSupervision()
+	go supervision.NewRunner(a, supCfg, cfg.SupervisionFrequency, log).Run(supCtx)
 	mux := info.routes()
 	mux.Handle("/_api/agency/", a.Handler())
 	srv := &http.Server{Handler: arangohttp.RequireSuperuser(secret, mux, openPaths...), ReadHeaderTimeout: 10 * time.Second}

@@ -273,6 +273,16 @@ func (a *Agent) Close() error {
 	return err
 }
 
+// LeaderTerm returns the Raft term in which this agent became the ready
+// leader, or 0 when it does not lead. A change of the value means a new
+// leadership.
+func (a *Agent) LeaderTerm() uint64 {
+	if a.raft.State() != raft.Leader {
+		return 0
+	}
+	return a.leading.Load()
+}
+
 // IsLeader reports whether this agent is the ready leader.
 func (a *Agent) IsLeader() bool {
 	return a.leading.Load() != 0 && a.raft.State() == raft.Leader
@@ -396,7 +406,7 @@ func (a *Agent) expireLoop(ctx context.Context) {
 const applyTimeout = 10 * time.Second
 
 // propose appends cmd to the Raft log and waits until it is applied.
-func (a *Agent) propose(cmd command) (*applyResult, error) {
+func (a *Agent) propose(cmd command) (*ApplyResult, error) {
 	if a.raft.State() != raft.Leader {
 		return nil, a.leaderErrOr(ErrNotLeader)
 	}
@@ -419,7 +429,7 @@ func (a *Agent) propose(cmd command) (*applyResult, error) {
 		}
 	}
 	switch r := f.Response().(type) {
-	case *applyResult:
+	case *ApplyResult:
 		return r, nil
 	case error:
 		return nil, r
@@ -437,7 +447,7 @@ func (a *Agent) leaderErrOr(def error) error {
 
 // Write applies write transactions through the log. It returns the index
 // per transaction (0 where a precondition failed).
-func (a *Agent) Write(trxs []cluster.Transaction) (*applyResult, error) {
+func (a *Agent) Write(trxs []cluster.Transaction) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
@@ -445,7 +455,7 @@ func (a *Agent) Write(trxs []cluster.Transaction) (*applyResult, error) {
 }
 
 // Transact applies writes and reads in order through the log.
-func (a *Agent) Transact(items []cluster.TransactItem) (*applyResult, error) {
+func (a *Agent) Transact(items []cluster.TransactItem) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
@@ -515,7 +525,7 @@ func (a *Agent) lastCommandAtOrBefore(idx uint64) uint64 {
 
 // Transient applies write transactions to the leader's transient store
 // (heartbeats; never through the log).
-func (a *Agent) Transient(trxs []cluster.Transaction) (*applyResult, error) {
+func (a *Agent) Transient(trxs []cluster.Transaction) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}

@@ -24,11 +24,11 @@ type command struct {
 	Expire []string               `json:"expire,omitempty"`
 }
 
-// applyResult is what Apply returns to the proposer (only the leader's copy
-// is read). For a write, Results holds a Raft index or 0 per transaction; for
+// ApplyResult is what Apply returns to the proposer (only the leader's copy
+// is read), and what Write, Transact and Transient return. For a write, Results holds a Raft index or 0 per transaction; for
 // a transact, an index, an object of current values at failed precondition
 // keys, or a read result, per item.
-type applyResult struct {
+type ApplyResult struct {
 	Results   []any
 	AnyFailed bool
 }
@@ -86,7 +86,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	now := time.UnixMilli(cmd.Time)
 	f.mu.Lock()
-	res := &applyResult{}
+	res := &ApplyResult{}
 	var changed []string
 	record := func(t *cluster.Transaction, o txnOutcome) uint64 {
 		idx := uint64(0)

@@ -115,7 +115,7 @@ func (a *Agent) handleRead(w http.ResponseWriter, r *http.Request) {
 	arangohttp.WriteJSON(w, http.StatusOK, res)
 }
 
-func writeResults(w http.ResponseWriter, res *applyResult, wrap bool) {
+func writeResults(w http.ResponseWriter, res *ApplyResult, wrap bool) {
 	status := http.StatusOK
 	if res.AnyFailed {
 		status = http.StatusPreconditionFailed

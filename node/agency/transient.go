@@ -25,11 +25,11 @@ func (t *transient) reset() {
 
 // apply applies the transactions at the local time; a successful one gets
 // the current commit index as its result, as ArangoDB answers.
-func (t *transient) apply(trxs []cluster.Transaction, commitIndex uint64) *applyResult {
+func (t *transient) apply(trxs []cluster.Transaction, commitIndex uint64) *ApplyResult {
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	res := &applyResult{}
+	res := &ApplyResult{}
 	for i := range trxs {
 		if t.s.applyTxn(&trxs[i], now).ok {
 			res.Results = append(res.Results, commitIndex)
