@@ -13,6 +13,7 @@ import (
 	"github.com/arangomesos/arangomesos/node/arangohttp"
 	"github.com/arangomesos/arangomesos/node/cluster"
 	"github.com/arangomesos/arangomesos/node/coordinator"
+	"github.com/arangomesos/arangomesos/node/coordinator/clusteradmin"
 	"github.com/arangomesos/arangomesos/node/dbserver"
 )
 
@@ -107,6 +108,8 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 		ln.Close()
 		return fmt.Errorf("node: start coordinator: %w", err)
 	}
+	clusteradmin.Register(s.Mux(), clusteradmin.Deps{Agency: ac, Cache: s.Cache(), ServerID: id,
+		Database: coordinator.Database, Log: log})
 	srv := &http.Server{Handler: s.Handler(info.routes()), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -125,6 +125,14 @@ func (s *Server) Agency() *cluster.AgencyClient { return s.agency }
 // ID returns the coordinator's server id.
 func (s *Server) ID() string { return s.id }
 
+// Mux returns the coordinator's router, for packages that register a
+// group of routes (node/coordinator/clusteradmin). Patterns are without
+// the /_db/{db} prefix; Database(r) gives the database.
+func (s *Server) Mux() *arangohttp.Mux { return s.mux }
+
+// Cache returns the coordinator's watching Agency cache.
+func (s *Server) Cache() *cluster.Cache { return s.cfg.Cache }
+
 // Register adds more routes to the coordinator (Go 1.22 patterns without
 // the /_db/{db} prefix, which the coordinator strips; use Database(r) to
 // get the database). They get the coordinator's authentication and error

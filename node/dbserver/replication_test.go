@@ -1,0 +1,156 @@
+package dbserver_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arangodb/go-driver/v2/arangodb"
+
+	"github.com/arangomesos/arangomesos/internal/testharness"
+)
+
+// writer inserts documents k0, k1, … one after the other, retrying a key
+// until it is acknowledged, and records the longest wait for an
+// acknowledgement.
+type writer struct {
+	col      arangodb.Collection
+	acked    atomic.Int64
+	maxStall atomic.Int64 // nanoseconds
+	stop     chan struct{}
+	done     chan struct{}
+	errs     atomic.Int64
+}
+
+func startWriter(col arangodb.Collection) *writer {
+	w := &writer{col: col, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for i := 0; ; i++ {
+			start := time.Now()
+			for {
+				select {
+				case <-w.stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				_, err := w.col.CreateDocumentWithOptions(ctx, map[string]any{"_key": fmt.Sprintf("k%d", i), "i": i},
+					&arangodb.CollectionDocumentCreateOptions{Overwrite: ptr(true)})
+				cancel()
+				if err == nil {
+					break
+				}
+				w.errs.Add(1)
+			}
+			if d := time.Since(start); d.Nanoseconds() > w.maxStall.Load() {
+				w.maxStall.Store(d.Nanoseconds())
+			}
+			w.acked.Store(int64(i + 1))
+		}
+	}()
+	return w
+}
+
+func (w *writer) halt() { close(w.stop); <-w.done }
+
+// waitProgress waits until the writer has n more acknowledged writes.
+func (w *writer) waitProgress(t *testing.T, n int64, timeout time.Duration) {
+	t.Helper()
+	target := w.acked.Load() + n
+	testharness.Eventually(t, timeout, func() error {
+		if got := w.acked.Load(); got < target {
+			return fmt.Errorf("writer at %d, waiting for %d", got, target)
+		}
+		return nil
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestFollowerKilledAndBack: with a writer running, kill -9 the follower
+// of a replicationFactor 2 shard: writes stall at most about the drop
+// timeout, then go on; restart it: it returns to the in-sync list while the
+// writer keeps writing; in the end both copies hold the same documents and
+// every acknowledged write is there.
+func TestFollowerKilledAndBack(t *testing.T) {
+	c := testharness.StartCluster(t, testharness.ClusterOptions{DBServers: 2, Coordinators: 1})
+	ctx := testharness.Context(t, 4*time.Minute)
+	cl := c.Client(0)
+	db, err := cl.GetDatabase(ctx, "_system", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := db.CreateCollectionV2(ctx, "r", &arangodb.CreateCollectionPropertiesV2{
+		NumberOfShards: ptr(1), ReplicationFactor: ptr(arangodb.ReplicationFactor(2))})
+	if err != nil {
+		t.Fatalf("create collection: %v", err)
+	}
+	shard := c.Shards("_system", "r")[0]
+	if len(shard.Current.Servers) != 2 {
+		t.Fatalf("collection create answered before both copies were in sync: %+v", shard.Current)
+	}
+	follower := c.DBServer(shard.Planned[1])
+	w := startWriter(col)
+	defer func() {
+		select {
+		case <-w.done:
+		default:
+			w.halt()
+		}
+	}()
+	w.waitProgress(t, 200, time.Minute)
+
+	follower.Kill()
+	w.waitProgress(t, 200, time.Minute)
+	stall := time.Duration(w.maxStall.Load())
+	t.Logf("longest write while the follower died: %v (drop timeout 3s)", stall)
+	if stall > 20*time.Second {
+		t.Fatalf("writes stalled for %v", stall)
+	}
+	testharness.Eventually(t, 30*time.Second, func() error {
+		if s := c.Shards("_system", "r")[0]; slices.Contains(s.Current.Servers, follower.ID) {
+			return fmt.Errorf("Current still lists the dead follower: %v", s.Current.Servers)
+		}
+		return nil
+	})
+
+	follower.Restart()
+	testharness.Eventually(t, 90*time.Second, func() error {
+		s := c.Shards("_system", "r")[0]
+		if !slices.Contains(s.Current.Servers, follower.ID) {
+			return fmt.Errorf("follower not back in sync yet: %v", s.Current.Servers)
+		}
+		return nil
+	})
+	w.waitProgress(t, 200, time.Minute)
+
+	// A hung follower (SIGSTOP) is dropped after the replication timeout.
+	w.maxStall.Store(0)
+	follower.Pause()
+	w.waitProgress(t, 200, time.Minute)
+	stall = time.Duration(w.maxStall.Load())
+	t.Logf("longest write while the follower hung: %v (drop timeout 3s)", stall)
+	if stall > 30*time.Second {
+		t.Fatalf("a hung follower should stall writes for about the drop timeout, not %v", stall)
+	}
+	follower.Resume()
+	testharness.Eventually(t, 90*time.Second, func() error {
+		s := c.Shards("_system", "r")[0]
+		if !slices.Contains(s.Current.Servers, follower.ID) {
+			return fmt.Errorf("follower not back in sync yet: %v", s.Current.Servers)
+		}
+		return nil
+	})
+	w.waitProgress(t, 100, time.Minute)
+	w.halt()
+	c.WaitInSync("_system", "r", time.Minute)
+	n, err := col.Count(ctx)
+	if err != nil || n != w.acked.Load() {
+		t.Fatalf("count %d (%v), acknowledged %d", n, err, w.acked.Load())
+	}
+	t.Logf("%d writes acknowledged, %d retried errors", w.acked.Load(), w.errs.Load())
+}
