@@ -115,3 +115,28 @@ func CheckDepth(body []byte, max int) error {
 	}
 	return nil
 }
+
+// CheckNumbers fails when a decoded value (numbers as json.Number) holds a
+// number outside the range of a float64, such as 1e400: ArangoDB refuses
+// those with 600, and they could not be stored or compared.
+func CheckNumbers(v any) error {
+	switch t := v.(type) {
+	case json.Number:
+		if _, err := t.Float64(); err != nil {
+			return Errorf(http.StatusBadRequest, ErrNumHTTPCorruptedJSON, "invalid JSON: number out of range: %s", t)
+		}
+	case map[string]any:
+		for _, e := range t {
+			if err := CheckNumbers(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if err := CheckNumbers(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

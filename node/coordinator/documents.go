@@ -66,6 +66,9 @@ func decodeDoc(raw json.RawMessage) (map[string]any, *shardapi.Result) {
 	if !ok {
 		return nil, itemError(http.StatusBadRequest, arangohttp.ErrNumDocumentTypeInvalid, "invalid document type")
 	}
+	if err := arangohttp.CheckNumbers(m); err != nil {
+		return nil, itemError(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, arangohttp.AsError(err).Message)
+	}
 	return m, nil
 }
 

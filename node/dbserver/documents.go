@@ -50,6 +50,10 @@ func decodeObject(raw []byte) (map[string]any, *shardapi.Result) {
 		r := docError(http.StatusBadRequest, arangohttp.ErrNumDocumentTypeInvalid, "invalid document type")
 		return nil, &r
 	}
+	if err := arangohttp.CheckNumbers(m); err != nil {
+		r := docError(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "%s", err.(*arangohttp.Error).Message)
+		return nil, &r
+	}
 	return m, nil
 }
 
