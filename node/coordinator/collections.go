@@ -170,15 +170,15 @@ func (s *Server) createCollection(ctx context.Context, db string, req createColl
 	if rf > len(servers) && !enforce {
 		rf = max(1, len(servers))
 	}
-	if wc > rf {
-		return nil, badParam("writeConcern (%d) must not be higher than replicationFactor (%d)", wc, rf)
-	}
 	var proto *cluster.PlanCollection
 	if req.DistributeShardsLike != "" {
 		if proto = snap.Collection(db, req.DistributeShardsLike); proto == nil {
 			return nil, errCollectionNotFound(req.DistributeShardsLike)
 		}
 		req.NumberOfShards, rf = proto.NumberOfShards, proto.ReplicationFactor
+	}
+	if wc > rf {
+		return nil, badParam("writeConcern (%d) must not be higher than replicationFactor (%d)", wc, rf)
 	}
 	keyOpts := cluster.KeyOptions{Type: "traditional", AllowUserKeys: true}
 	if req.KeyOptions != nil {

@@ -94,6 +94,24 @@ func TestFollowerKilledAndBack(t *testing.T) {
 		t.Fatalf("collection create answered before both copies were in sync: %+v", shard.Current)
 	}
 	follower := c.DBServer(shard.Planned[1])
+	// wc has its shard on the same servers, and needs both copies.
+	if code, err := c.CoordinatorJSON(0, "POST", "/_api/collection",
+		map[string]any{"name": "wc", "distributeShardsLike": "r", "writeConcern": 2}, nil); err != nil || code != 200 {
+		t.Fatalf("create wc: %d %v", code, err)
+	}
+	insertWC := func(key string) (int, int) {
+		var out struct {
+			ErrorNum int `json:"errorNum"`
+		}
+		code, err := c.CoordinatorJSON(0, "POST", "/_api/document/wc", map[string]any{"_key": key}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.ErrorNum
+	}
+	if code, num := insertWC("w0"); code != 202 {
+		t.Fatalf("insert with writeConcern 2: %d/%d", code, num)
+	}
 	w := startWriter(col)
 	defer func() {
 		select {
@@ -118,6 +136,17 @@ func TestFollowerKilledAndBack(t *testing.T) {
 		return nil
 	})
 
+	// With one copy left, writeConcern 2 refuses writes (403/1429); reads go on.
+	testharness.Eventually(t, 30*time.Second, func() error {
+		if code, num := insertWC(fmt.Sprint("w", time.Now().UnixNano())); code != 403 || num != 1429 {
+			return fmt.Errorf("insert into wc: %d/%d, want 403/1429", code, num)
+		}
+		return nil
+	})
+	if code, _ := c.CoordinatorJSON(0, "GET", "/_api/document/wc/w0", nil, nil); code != 200 {
+		t.Fatalf("read from wc without write concern: %d", code)
+	}
+
 	follower.Restart()
 	testharness.Eventually(t, 90*time.Second, func() error {
 		s := c.Shards("_system", "r")[0]
@@ -127,6 +156,12 @@ func TestFollowerKilledAndBack(t *testing.T) {
 		return nil
 	})
 	w.waitProgress(t, 200, time.Minute)
+	testharness.Eventually(t, 60*time.Second, func() error {
+		if code, num := insertWC(fmt.Sprint("x", time.Now().UnixNano())); code != 202 {
+			return fmt.Errorf("insert into wc after the follower came back: %d/%d", code, num)
+		}
+		return nil
+	})
 
 	// A hung follower (SIGSTOP) is dropped after the replication timeout.
 	w.maxStall.Store(0)
