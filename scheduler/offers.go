@@ -256,16 +256,22 @@ func (m *matcher) placeNew(role cluster.Role) {
 	}
 }
 
-// placeOne places and launches one new member on the first suitable offer.
+// placeOne places and launches one new member on the first suitable offer,
+// preferring hosts other than the one it should avoid.
 func (m *matcher) placeOne(mem *Member) {
 	used := m.hostsOf(mem.Role)
-	for _, p := range m.plans {
-		if p.Hold || (m.tf.Config.Placement == "unique-host" && used[p.Offer.Hostname]) || !m.fits(p, mem.Role) {
-			continue
-		}
-		if m.place(p, mem) {
-			m.reserveAndLaunch(p, mem)
-			return
+	for _, avoid := range []bool{true, false} {
+		for _, p := range m.plans {
+			if p.Hold || (m.tf.Config.Placement == "unique-host" && used[p.Offer.Hostname]) || !m.fits(p, mem.Role) {
+				continue
+			}
+			if avoid && mem.AvoidHost != "" && p.Offer.Hostname == mem.AvoidHost {
+				continue
+			}
+			if m.place(p, mem) {
+				m.reserveAndLaunch(p, mem)
+				return
+			}
 		}
 	}
 	need := m.tf.resourcesOf(mem.Role)

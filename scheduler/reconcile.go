@@ -25,6 +25,9 @@ type AgencyView struct {
 	ShardHolders map[string]bool
 	// Pool is the Agency's membership: agent id → endpoint.
 	Pool map[string]string
+	// MaxReplicationFactor is the largest replicationFactor of any
+	// collection: the fewest DBServers the data needs.
+	MaxReplicationFactor int
 }
 
 // MesosView is what the scheduler knows of Mesos besides task updates.
@@ -76,9 +79,9 @@ const (
 	killRepeat = 30 * time.Second
 )
 
-// backoff is the wait before relaunching a member that failed n times in a
+// relaunchBackoff is the wait before relaunching a member that failed n times in a
 // row: 1 s, 2 s, 4 s, … up to 5 min.
-func backoff(n int) time.Duration {
+func relaunchBackoff(n int) time.Duration {
 	if n <= 0 {
 		return 0
 	}
@@ -157,9 +160,9 @@ func ApplyStatus(st *State, s Status, now time.Time) []Event {
 		}
 		m.Failures++
 		m.Phase, m.DownSince = PhaseDown, now
-		m.BackoffUntil = now.Add(backoff(m.Failures))
+		m.BackoffUntil = now.Add(relaunchBackoff(m.Failures))
 		m.RunningSince = time.Time{}
-		add(EventFailed, "%s ended: %s %s %s (relaunch in %v)", m.Name, s.State, s.Reason, s.Message, backoff(m.Failures))
+		add(EventFailed, "%s ended: %s %s %s (relaunch in %v)", m.Name, s.State, s.Reason, s.Message, relaunchBackoff(m.Failures))
 	}
 	return ev
 }
@@ -184,6 +187,10 @@ func Decide(st *State, w World) ([]Action, []Event) {
 		d.member(m)
 	}
 	d.retired()
+	if !st.Deployed && len(st.Members) > 0 && d.allRunning(st.Sorted("")) {
+		st.Deployed = true
+		d.event(EventScale, "", "the cluster is deployed: every member runs")
+	}
 	return d.actions, d.events
 }
 

@@ -21,9 +21,9 @@ type State struct {
 	FrameworkID   string `json:"frameworkId,omitempty"`
 	// Secret is the cluster's JWT secret; RootPassword the database's;
 	// APIToken the bearer token of /v1 (unless a token file is configured).
-	Secret       string `json:"secret"`
-	RootPassword string `json:"rootPassword"`
-	APIToken     string `json:"apiToken"`
+	Secret       string  `json:"secret"`
+	RootPassword string  `json:"rootPassword"`
+	APIToken     string  `json:"apiToken"`
 	Targets      Targets `json:"targets"`
 	// TargetsInAgency is set once the targets were written to the Agency;
 	// from then on the Agency's Target is the knob.
@@ -35,6 +35,8 @@ type State struct {
 	Retired   []*Member      `json:"retired,omitempty"`
 	NextIndex map[string]int `json:"nextIndex"`
 	Autoscale Policy         `json:"autoscale"`
+	// Deployed is set once every member of the first deployment ran.
+	Deployed bool `json:"deployed"`
 	// Uninstalling is set by POST /v1/uninstall.
 	Uninstalling bool `json:"uninstalling,omitempty"`
 }
@@ -79,9 +81,9 @@ type Member struct {
 	PersistenceID string `json:"persistenceId,omitempty"`
 	Reserved      bool   `json:"reserved,omitempty"`
 
-	TaskID       string    `json:"taskId,omitempty"`
+	TaskID string `json:"taskId,omitempty"`
 	// Launches counts the member incarnation's launches (part of task ids).
-	Launches int `json:"launches"`
+	Launches     int       `json:"launches"`
 	TaskState    string    `json:"taskState,omitempty"`
 	Healthy      *bool     `json:"healthy,omitempty"`
 	Phase        string    `json:"phase"`
@@ -95,7 +97,10 @@ type Member struct {
 	BackoffUntil time.Time `json:"backoffUntil,omitempty"`
 	// KillRequestedAt is when the scheduler last asked to kill the task.
 	KillRequestedAt time.Time `json:"killRequestedAt,omitempty"`
-	LastMessage  string    `json:"lastMessage,omitempty"`
+	LastMessage     string    `json:"lastMessage,omitempty"`
+	// AvoidHost, when set, keeps a replacement off its predecessor's host
+	// if another host fits.
+	AvoidHost string `json:"avoidHost,omitempty"`
 	// ReplaceReason is set on a retired incarnation.
 	ReplaceReason string `json:"replaceReason,omitempty"`
 	// RemovedFromCluster is set once removeServer (or the Agency membership
