@@ -3,9 +3,9 @@ package mesoslocal
 import (
 	"encoding/json"
 	"html/template"
-	"time"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // handler is the master listener's mux: scheduler API, operator endpoints,
@@ -72,7 +72,7 @@ func (m *master) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		"master/frameworks_active": float64(active), "master/frameworks_inactive": float64(len(m.frameworks) - active),
 		"master/frameworks_connected": float64(active), "master/frameworks_disconnected": float64(len(m.frameworks) - active),
 		"master/frameworks_completed": float64(len(m.completed)),
-		"master/slaves_active": float64(connected), "master/slaves_connected": float64(connected),
+		"master/slaves_active":        float64(connected), "master/slaves_connected": float64(connected),
 		"master/slaves_inactive": float64(len(m.agents) - connected), "master/slaves_unreachable": float64(len(m.unreachable)),
 		"master/tasks_running": float64(running), "master/tasks_staging": float64(staging), "master/tasks_total": float64(total),
 		"master/outstanding_offers": float64(len(m.offers)),

@@ -1,0 +1,129 @@
+package mesoslocal
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The mesos-go example programs, built once per test binary run in a
+// scratch module with the pins their old dependencies need.
+var (
+	exampleOnce sync.Once
+	exampleDir  string
+	exampleErr  error
+)
+
+const exampleGoMod = `module scratch
+
+go 1.26
+
+require (
+	github.com/mesos/mesos-go v0.0.11
+	github.com/prometheus/client_golang v0.9.4
+	github.com/prometheus/common v0.4.1
+)
+`
+
+func exampleBinaries(t *testing.T) (scheduler, executor string) {
+	t.Helper()
+	exampleOnce.Do(func() {
+		dir := filepath.Join(testBinDirOrTemp(), "examples")
+		if exampleErr = os.MkdirAll(dir, 0o755); exampleErr != nil {
+			return
+		}
+		exampleDir = dir
+		if exampleErr = os.WriteFile(filepath.Join(dir, "go.mod"), []byte(exampleGoMod), 0o644); exampleErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+"/",
+			"github.com/mesos/mesos-go/api/v1/cmd/example-scheduler", "github.com/mesos/mesos-go/api/v1/cmd/example-executor")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			exampleErr = fmt.Errorf("build mesos-go examples: %v\n%s", err, out)
+		}
+	})
+	if exampleErr != nil {
+		t.Fatal(exampleErr)
+	}
+	return filepath.Join(exampleDir, "bin", "example-scheduler"), filepath.Join(exampleDir, "bin", "example-executor")
+}
+
+func testBinDirOrTemp() string {
+	testExecutorPathOnce()
+	return testBinDir
+}
+
+func testExecutorPathOnce() {
+	testBinOnce.Do(func() {
+		testBinDir, testBinErr = os.MkdirTemp("", "mesoslocal-bin-")
+		if testBinErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(testBinDir, "testexecutor"), "./internal/testexecutor").CombinedOutput()
+		if err != nil {
+			testBinErr = fmt.Errorf("build testexecutor: %v\n%s", err, out)
+		}
+	})
+}
+
+// T-1: mesos-go's unmodified example scheduler and executor run their five
+// tasks to completion, with both codecs.
+func TestExampleSchedulerConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mesos-go's examples")
+	}
+	schedBin, execBin := exampleBinaries(t)
+	for _, codec := range []string{"json", "protobuf"} {
+		t.Run(codec, func(t *testing.T) {
+			c := startCluster(t, Config{AgentCount: 2})
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, schedBin, "-url", c.MasterURL()+"/api/v1/scheduler", "-executor", execBin,
+				"-server.address", "127.0.0.1", "-metrics.port", "0", "-codec", codec, "-verbose")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			// After "mission accomplished" the example cancels its own context
+			// and may exit 1 with "context canceled": that is mesos-go's doing.
+			err := cmd.Run()
+			if !strings.Contains(out.String(), "mission accomplished") || strings.Contains(out.String(), "Exiting because task") {
+				t.Fatalf("example-scheduler: %v\n%s", err, out.String())
+			}
+			acks := 0
+			executors := map[string]int{}
+			for _, e := range c.Events(0) {
+				if e.Kind == TapSchedulerEvent && e.Type == "UPDATE" {
+					switch e.State {
+					case "TASK_LOST", "TASK_FAILED", "TASK_ERROR", "TASK_KILLED":
+						t.Errorf("unexpected update %+v", e)
+					}
+				}
+				if e.Kind == TapSchedulerEvent && e.Type == "ERROR" {
+					t.Errorf("unexpected ERROR %+v", e)
+				}
+				if e.Kind == TapSchedulerCall && e.Type == "ACKNOWLEDGE" {
+					acks++
+				}
+				if e.Kind == TapExecutorEvent && e.Type == "SUBSCRIBED" {
+					executors[e.AgentID]++
+				}
+			}
+			if acks < 10 { // RUNNING and FINISHED of five tasks
+				t.Errorf("want at least 10 acknowledgements, got %d", acks)
+			}
+			for agent, n := range executors {
+				if n != 1 {
+					t.Errorf("agent %s: %d executors subscribed, want 1", agent, n)
+				}
+			}
+		})
+	}
+}
