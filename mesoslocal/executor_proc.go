@@ -270,6 +270,11 @@ func (a *agent) wait(e *executorRun, cmd *exec.Cmd) {
 	e.waitStatus = status
 	close(e.done)
 	a.log.Info("executor exited", "framework", e.fid, "executor", e.id, "status", status)
+	if fw := a.frameworks[e.fid]; fw == nil || fw.executors[e.id] != e {
+		// Forgotten by a reboot or by a restart (non-checkpointing framework).
+		a.notifyLocked()
+		return
+	}
 	if a.run != agentRunning {
 		// Dead or recovering agents learn about it when they recover.
 		a.notifyLocked()

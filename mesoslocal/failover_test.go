@@ -157,10 +157,12 @@ func TestFailoverTimeoutRemovesFramework(t *testing.T) {
 func TestSubscribeRefused(t *testing.T) {
 	c := startCluster(t, Config{AgentCount: 1})
 	for name, mod := range map[string]func(*mesos.FrameworkInfo){
-		"bad role":       func(fi *mesos.FrameworkInfo) { fi.Role = proto.String("a b") },
-		"roles without":  func(fi *mesos.FrameworkInfo) { fi.Roles = []string{"x"} },
-		"bad failover":   func(fi *mesos.FrameworkInfo) { fi.FailoverTimeout = proto.Float64(-1) },
-		"role and multi": func(fi *mesos.FrameworkInfo) { fi.Capabilities = append(fi.Capabilities, mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE}) },
+		"bad role":      func(fi *mesos.FrameworkInfo) { fi.Role = proto.String("a b") },
+		"roles without": func(fi *mesos.FrameworkInfo) { fi.Roles = []string{"x"} },
+		"bad failover":  func(fi *mesos.FrameworkInfo) { fi.FailoverTimeout = proto.Float64(-1) },
+		"role and multi": func(fi *mesos.FrameworkInfo) {
+			fi.Capabilities = append(fi.Capabilities, mesos.FrameworkInfo_Capability{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE})
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fi := frameworkInfo("refused")

@@ -305,7 +305,9 @@ func TestExecutorEndpointStatusCodes(t *testing.T) {
 		{"executor id", func(st *mesos.TaskStatus) { st.ExecutorID = &mesos.ExecutorID{Value: "other"} },
 			"ExecutorID in Call: silent does not match ExecutorID in TaskStatus: other"},
 	} {
-		t.Run("400 "+tc.name, func(t *testing.T) { post(t, mediaJSON, update(tc.mod), 400, "Failed to validate Executor::Call: "+tc.msg) })
+		t.Run("400 "+tc.name, func(t *testing.T) {
+			post(t, mediaJSON, update(tc.mod), 400, "Failed to validate Executor::Call: "+tc.msg)
+		})
 	}
 	t.Run("202 update and ACKNOWLEDGED", func(t *testing.T) {
 		st := good()

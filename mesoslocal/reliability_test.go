@@ -65,7 +65,9 @@ func TestStatusUpdateReliability(t *testing.T) {
 	// bounds the window without sleeping.
 	deadline := time.Now().Add(4 * c.cfg.Timers.StatusUpdateRetryMin)
 	for time.Now().Before(deadline) {
-		s.waitFrom(s.mark(), 5*time.Second, func(e *scheduler.Event) bool { return e.Type == scheduler.Event_HEARTBEAT || e.Type == scheduler.Event_OFFERS })
+		s.waitFrom(s.mark(), 5*time.Second, func(e *scheduler.Event) bool {
+			return e.Type == scheduler.Event_HEARTBEAT || e.Type == scheduler.Event_OFFERS
+		})
 	}
 	n := 0
 	for _, e := range s.eventsSince(m3) {
