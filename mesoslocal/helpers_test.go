@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,6 +69,9 @@ func startCluster(t testing.TB, cfg Config) *Cluster {
 	}
 	if cfg.AgentCount == 0 && len(cfg.Agents) == 0 {
 		cfg.AgentCount = 2
+	}
+	if os.Getenv("MESOSLOCAL_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -134,6 +138,7 @@ type sched struct {
 	cancel   context.CancelFunc
 
 	mu     sync.Mutex
+	used   map[string]bool // offers accepted or declined by the test
 	events []*scheduler.Event
 	done   bool
 	wake   chan struct{}
@@ -398,6 +403,7 @@ type spec struct {
 
 func launch(s *sched, o mesos.Offer, tasks ...mesos.TaskInfo) {
 	s.t.Helper()
+	s.use(o.ID.Value)
 	s.mustCall(&scheduler.Call{Type: scheduler.Call_ACCEPT, Accept: &scheduler.Call_Accept{
 		OfferIDs: []mesos.OfferID{o.ID}, Operations: []mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH,
 			Launch: &mesos.Offer_Operation_Launch{TaskInfos: tasks}}},
@@ -436,4 +442,40 @@ func liveGroupMembers(pgid int) []int {
 		}
 	}
 	return out
+}
+
+// use marks an offer as used; isUsed also counts rescinded offers.
+func (s *sched) use(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used == nil {
+		s.used = map[string]bool{}
+	}
+	s.used[id] = true
+}
+
+func (s *sched) isUsed(id string) bool {
+	if s.used[id] {
+		return true
+	}
+	for _, e := range s.events {
+		if e.Type == scheduler.Event_RESCIND && e.Rescind.OfferID.Value == id {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually retries cond every 10ms until it holds or d passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		<-tick.C
+	}
 }
