@@ -290,6 +290,23 @@ func (h *Agent) Restart() error { return h.a.restart() }
 // back with a new id, keeping its reservations and volumes.
 func (h *Agent) Reboot() error { return h.a.reboot() }
 
+// MarkGone is the operator's MARK_AGENT_GONE for this agent's current id:
+// its tasks become TASK_GONE_BY_OPERATOR (TASK_LOST for frameworks that are
+// not PARTITION_AWARE), the agent shuts down, and that id can never
+// reregister. It fails with ErrUnknownAgent when the master does not know
+// the id.
+func (h *Agent) MarkGone() error {
+	id := h.ID()
+	m := h.a.c.master
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id == "" || !m.markGoneLocked(id) {
+		return fmt.Errorf("mark gone %s: %w", h.a.name, ErrUnknownAgent)
+	}
+	m.notifyLocked()
+	return nil
+}
+
 // WaitRegistered blocks until the agent is registered (after Restart,
 // Reboot or Heal) and returns its id.
 func (h *Agent) WaitRegistered(ctx context.Context) (string, error) {

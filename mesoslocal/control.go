@@ -49,7 +49,7 @@ func (c *Cluster) DisconnectFramework(id string) error {
 //
 //	GET  /agents                      list agents
 //	POST /agents/add                  body: AgentSpec JSON (optional)
-//	POST /agents/{name}/kill|partition|heal|restart|reboot
+//	POST /agents/{name}/kill|partition|heal|restart|reboot|gone
 //	POST /frameworks/{id}/disconnect
 //
 // Answers are JSON; errors are {"error": "..."} with 404 for unknown
@@ -95,6 +95,8 @@ func (c *Cluster) controlHandler() http.Handler {
 			err = h.Restart()
 		case "reboot":
 			err = h.Reboot()
+		case "gone":
+			err = h.MarkGone()
 		default:
 			writeControl(w, http.StatusNotFound, map[string]string{"error": "unknown fault " + r.PathValue("fault")})
 			return

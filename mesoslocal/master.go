@@ -460,6 +460,55 @@ func (m *master) markUnreachableLocked(a *agentEntry, why string) {
 	}
 }
 
+// markGoneLocked is the operator's MARK_AGENT_GONE: tasks become
+// TASK_GONE_BY_OPERATOR (TASK_LOST for frameworks that are not
+// PARTITION_AWARE), the agent is shut down and may never come back.
+func (m *master) markGoneLocked(id string) bool {
+	a := m.agents[id]
+	if a == nil && m.unreachable[id] == nil {
+		return false
+	}
+	m.gone[id] = true
+	delete(m.unreachable, id)
+	for _, fw := range m.frameworks {
+		for _, t := range sortedTasks(fw.unreachableTasks) {
+			if t.agentID == id {
+				st := m.masterStatus(t, m.paState(fw, mesos.TASK_GONE_BY_OPERATOR), mesos.REASON_AGENT_REMOVED_BY_OPERATOR, "Agent marked gone by the operator")
+				m.updateTaskLocked(t, mesos.TASK_GONE_BY_OPERATOR, st)
+				m.removeTaskLocked(fw, t)
+				m.sendUpdateLocked(fw, st)
+			}
+		}
+	}
+	if a == nil {
+		return true
+	}
+	m.rescindAgentOffersLocked(a)
+	for fid, ts := range a.tasks {
+		fw := m.frameworks[fid]
+		if fw == nil {
+			continue
+		}
+		for _, t := range sortedTasks(ts) {
+			if !isTerminal(t.state) {
+				st := m.masterStatus(t, m.paState(fw, mesos.TASK_GONE_BY_OPERATOR), mesos.REASON_AGENT_REMOVED_BY_OPERATOR, "Agent marked gone by the operator")
+				m.updateTaskLocked(t, mesos.TASK_GONE_BY_OPERATOR, st)
+				m.sendUpdateLocked(fw, st)
+			}
+			m.removeTaskLocked(fw, t)
+		}
+	}
+	if a.discTimer != nil {
+		a.discTimer.Stop()
+	}
+	a.link.sendToAgent(msgShutdownAgent{})
+	delete(m.agents, id)
+	for _, fw := range m.frameworks {
+		m.sendLocked(fw, &scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: id}}})
+	}
+	return true
+}
+
 // statusUpdateLocked handles a forwarded status update.
 func (m *master) statusUpdateLocked(a *agentEntry, msg msgStatusUpdate) {
 	fw := m.frameworks[msg.fid]
