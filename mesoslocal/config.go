@@ -36,6 +36,12 @@ type Config struct {
 	// AgentBaseIP is the first agent address; agent i gets base+i. Default
 	// 127.0.1.1.
 	AgentBaseIP string
+	// AgentPort is the port of agents whose spec has none; 0 (the default)
+	// picks an ephemeral port per agent. The command line uses 5051: every
+	// agent has its own IP, so they can share the port as real agents do.
+	AgentPort int
+	// AgentAttributes are the attributes of default agents.
+	AgentAttributes string
 	// Timers are the master and agent timers; zero fields take Mesos's
 	// defaults.
 	Timers Timers
@@ -165,6 +171,12 @@ func (c Config) withDefaults() (Config, error) {
 	seen := map[string]bool{}
 	specs := make([]AgentSpec, len(c.Agents))
 	for i, s := range c.Agents {
+		if s.Port == 0 {
+			s.Port = c.AgentPort
+		}
+		if s.Attributes == "" {
+			s.Attributes = c.AgentAttributes
+		}
 		s, err := s.withDefaults(i, len(c.Agents), base, c.AgentResources)
 		if err != nil {
 			return c, err

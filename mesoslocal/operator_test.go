@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // mesosDNSState is modelled on Mesos-DNS's state.State: what DNS tooling
