@@ -527,11 +527,11 @@ func (a *agent) restart() error {
 // come back are destroyed, orphans of non-checkpointing frameworks are
 // killed, and the agent reregisters with its id.
 func (a *agent) finishRecovery(epoch int, orphans []*executorRun) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, e := range orphans {
 		e.killGroup()
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.epoch != epoch || a.run != agentRecovering {
 		return
 	}
