@@ -415,25 +415,43 @@ func (a *agent) dieLocked(keep bool) {
 		a.link.sever()
 	}
 	a.stopServerLocked()
+	for _, fw := range a.frameworks {
+		for _, e := range fw.executors {
+			e.killGroup()
+		}
+	}
+	a.forgetProcessStateLocked(keep)
+	a.notifyLocked()
+}
+
+// forgetProcessStateLocked models the end of the agent process: timers
+// stop, and what is not checkpointed is forgotten — everything unless keep,
+// else the books of frameworks that do not checkpoint. It returns the
+// executors of forgotten frameworks.
+func (a *agent) forgetProcessStateLocked(keep bool) []*executorRun {
+	var forgotten []*executorRun
 	for fid, fw := range a.frameworks {
 		for _, e := range fw.executors {
 			e.stopTimers()
-			e.killGroup()
 		}
-		if !keep || !fw.checkpoint() {
-			delete(a.frameworks, fid)
-			for _, s := range a.updates[fid] {
-				s.stopTimer()
-			}
-			delete(a.updates, fid)
+		if keep && fw.checkpoint() {
+			continue
 		}
+		for _, e := range fw.executors {
+			forgotten = append(forgotten, e)
+		}
+		delete(a.frameworks, fid)
+		for _, s := range a.updates[fid] {
+			s.stopTimer()
+		}
+		delete(a.updates, fid)
 	}
 	for _, ss := range a.updates {
 		for _, s := range ss {
 			s.stopTimer()
 		}
 	}
-	a.notifyLocked()
+	return forgotten
 }
 
 // partition drops the link silently.
@@ -477,27 +495,7 @@ func (a *agent) restart() error {
 		a.link.sever()
 	}
 	a.stopServerLocked()
-	var orphans []*executorRun
-	for fid, fw := range a.frameworks {
-		for _, e := range fw.executors {
-			e.stopTimers()
-		}
-		if !fw.checkpoint() {
-			for _, e := range fw.executors {
-				orphans = append(orphans, e)
-			}
-			delete(a.frameworks, fid)
-			for _, s := range a.updates[fid] {
-				s.stopTimer()
-			}
-			delete(a.updates, fid)
-		}
-	}
-	for _, ss := range a.updates {
-		for _, s := range ss {
-			s.stopTimer()
-		}
-	}
+	orphans := a.forgetProcessStateLocked(true)
 	a.run = agentRecovering
 	if err := a.listenLocked(); err != nil {
 		a.run = agentDead
@@ -543,6 +541,12 @@ func (a *agent) finishRecovery(epoch int, orphans []*executorRun) {
 			case e.state == execRegistering || e.state == execLaunching:
 				e.termReason = mesos.REASON_EXECUTOR_REREGISTRATION_TIMEOUT
 				e.termMessage = "Executor did not reregister within " + a.c.cfg.Timers.ExecutorReregistrationTimeout.String()
+				if e.pid == 0 {
+					// Its launch was cut short by the restart: no process.
+					e.exited = true
+					a.executorTerminatedLocked(e)
+					continue
+				}
 				e.state = execTerminating
 				e.killGroup()
 			}

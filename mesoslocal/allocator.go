@@ -59,23 +59,29 @@ func (m *master) requestAllocationLocked() {
 }
 
 func (m *master) allocationLoop() {
+	m.every(m.cfg.Timers.AllocationInterval, m.allocWake, func() bool {
+		m.allocRequested = false
+		m.expireOffersLocked()
+		return m.allocateLocked()
+	})
+}
+
+// every runs f under the master's lock every d, and whenever wake fires,
+// until the master stops; f reports whether the state changed.
+func (m *master) every(d time.Duration, wake <-chan struct{}, f func() bool) {
 	defer m.wg.Done()
-	t := time.NewTicker(m.cfg.Timers.AllocationInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
-		case <-m.allocWake:
+		case <-wake:
 		}
 		m.mu.Lock()
-		if !m.closed {
-			m.allocRequested = false
-			m.expireOffersLocked()
-			if m.allocateLocked() {
-				m.notifyLocked()
-			}
+		if !m.closed && f() {
+			m.notifyLocked()
 		}
 		m.mu.Unlock()
 	}
@@ -251,40 +257,32 @@ func (m *master) sendOffersLocked(fw *framework, os []*offer) {
 // discardOffersLocked drops a framework's offers, sending RESCIND when
 // rescind is set.
 func (m *master) discardOffersLocked(fw *framework, rescind bool) {
-	ids := make([]string, 0)
-	for id, o := range m.offers {
-		if o.fid == fw.id {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		delete(m.offers, id)
-		if rescind {
-			m.sendLocked(fw, &scheduler.Event{Type: scheduler.Event_RESCIND, Rescind: &scheduler.Event_Rescind{OfferID: mesos.OfferID{Value: id}}})
-		}
-	}
-	if len(ids) > 0 {
+	if m.removeOffersLocked(func(o *offer) bool { return o.fid == fw.id }, rescind) > 0 {
 		m.requestAllocationLocked()
 	}
 }
 
 // rescindAgentOffersLocked rescinds every outstanding offer on an agent.
 func (m *master) rescindAgentOffersLocked(a *agentEntry) {
-	ids := make([]string, 0)
-	for id, o := range m.offers {
-		if o.agentID == a.id {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	m.removeOffersLocked(func(o *offer) bool { return o.agentID == a.id }, true)
+}
+
+// removeOffersLocked removes the offers that match, in id order, telling
+// their frameworks with RESCIND when rescind is set.
+func (m *master) removeOffersLocked(match func(*offer) bool, rescind bool) int {
+	n := 0
+	for _, id := range sortedIDs(m.offers) {
 		o := m.offers[id]
+		if !match(o) {
+			continue
+		}
+		n++
 		delete(m.offers, id)
-		if fw := m.frameworks[o.fid]; fw != nil {
+		if fw := m.frameworks[o.fid]; fw != nil && rescind {
 			m.sendLocked(fw, &scheduler.Event{Type: scheduler.Event_RESCIND, Rescind: &scheduler.Event_Rescind{OfferID: mesos.OfferID{Value: id}}})
 		}
 	}
+	return n
 }
 
 // expireOffersLocked rescinds offers older than the offer timeout, if set.
@@ -293,14 +291,7 @@ func (m *master) expireOffersLocked() {
 		return
 	}
 	now := time.Now()
-	for id, o := range m.offers {
-		if now.Sub(o.created) < m.cfg.Timers.OfferTimeout {
-			continue
-		}
-		delete(m.offers, id)
-		if fw := m.frameworks[o.fid]; fw != nil {
-			m.sendLocked(fw, &scheduler.Event{Type: scheduler.Event_RESCIND, Rescind: &scheduler.Event_Rescind{OfferID: mesos.OfferID{Value: id}}})
-		}
+	if m.removeOffersLocked(func(o *offer) bool { return now.Sub(o.created) >= m.cfg.Timers.OfferTimeout }, true) > 0 {
 		m.requestAllocationLocked()
 	}
 }

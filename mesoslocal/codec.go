@@ -3,6 +3,7 @@ package mesoslocal
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -154,6 +155,22 @@ func encodeEvent(mediaType string, m wireMessage) ([]byte, error) {
 		return m.Marshal()
 	}
 	return json.Marshal(m)
+}
+
+// readCall reads a POST body; it answers 405 or 400 itself and returns
+// false then.
+func readCall(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		plainError(w, http.StatusMethodNotAllowed, "")
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		plainError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
+		return nil, false
+	}
+	return body, true
 }
 
 // plainError writes a Mesos-style error answer: text/plain body.

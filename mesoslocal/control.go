@@ -23,10 +23,14 @@ type AgentInfo struct {
 func (c *Cluster) AgentInfos() []AgentInfo {
 	var out []AgentInfo
 	for _, h := range c.Agents() {
-		out = append(out, AgentInfo{Name: h.Name(), ID: h.ID(), Endpoint: h.Endpoint(), Hostname: h.Hostname(),
-			Link: h.Link(), WorkDir: h.WorkDir()})
+		out = append(out, h.Info())
 	}
 	return out
+}
+
+// Info describes the agent as the control API does.
+func (h *Agent) Info() AgentInfo {
+	return AgentInfo{Name: h.Name(), ID: h.ID(), Endpoint: h.Endpoint(), Hostname: h.Hostname(), Link: h.Link(), WorkDir: h.WorkDir()}
 }
 
 // DisconnectFramework closes a framework's subscription stream, as if the
@@ -74,8 +78,7 @@ func (c *Cluster) controlHandler() http.Handler {
 			writeControl(w, controlStatus(err), map[string]string{"error": err.Error()})
 			return
 		}
-		writeControl(w, http.StatusOK, AgentInfo{Name: h.Name(), ID: h.ID(), Endpoint: h.Endpoint(), Hostname: h.Hostname(),
-			Link: h.Link(), WorkDir: h.WorkDir()})
+		writeControl(w, http.StatusOK, h.Info())
 	})
 	mux.HandleFunc("POST /agents/{name}/{fault}", func(w http.ResponseWriter, r *http.Request) {
 		h := c.Agent(r.PathValue("name"))
@@ -105,8 +108,7 @@ func (c *Cluster) controlHandler() http.Handler {
 			writeControl(w, controlStatus(err), map[string]string{"error": err.Error()})
 			return
 		}
-		writeControl(w, http.StatusOK, AgentInfo{Name: h.Name(), ID: h.ID(), Endpoint: h.Endpoint(), Hostname: h.Hostname(),
-			Link: h.Link(), WorkDir: h.WorkDir()})
+		writeControl(w, http.StatusOK, h.Info())
 	})
 	mux.HandleFunc("POST /frameworks/{id}/disconnect", func(w http.ResponseWriter, r *http.Request) {
 		if err := c.DisconnectFramework(r.PathValue("id")); err != nil {

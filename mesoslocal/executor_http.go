@@ -1,7 +1,6 @@
 package mesoslocal
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/gogo/protobuf/proto"
@@ -12,14 +11,8 @@ import (
 // serveExecutor is the agent's /api/v1/executor, with the checks of
 // Mesos's agent Http::executor.
 func (a *agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		plainError(w, http.StatusMethodNotAllowed, "")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		plainError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
+	body, ok := readCall(w, r)
+	if !ok {
 		return
 	}
 	ct := r.Header.Get("Content-Type")

@@ -193,9 +193,17 @@ func (a *agent) launch(e *executorRun, runs string, env []string, epoch int) {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	a.mu.Lock()
 	if a.epoch != epoch || e.state != execLaunching {
-		a.mu.Unlock()
 		stdout.Close()
 		stderr.Close()
+		if a.epoch == epoch && !e.exited {
+			// Shut down (framework removed, SHUTDOWN) before it started.
+			e.exited = true
+			close(e.done)
+			e.termMessage = "Executor shut down before it started"
+			a.executorTerminatedLocked(e)
+			a.notifyLocked()
+		}
+		a.mu.Unlock()
 		return
 	}
 	err = cmd.Start()

@@ -616,16 +616,7 @@ func (m *master) sendLocked(fw *framework, ev *scheduler.Event) {
 // pingLoop pings agents and marks those that miss too many pings
 // unreachable.
 func (m *master) pingLoop() {
-	defer m.wg.Done()
-	t := time.NewTicker(m.cfg.Timers.AgentPingTimeout)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-t.C:
-		}
-		m.mu.Lock()
+	m.every(m.cfg.Timers.AgentPingTimeout, nil, func() bool {
 		now := time.Now()
 		limit := m.cfg.Timers.AgentPingTimeout * time.Duration(m.cfg.Timers.MaxAgentPingTimeouts)
 		changed := false
@@ -641,11 +632,8 @@ func (m *master) pingLoop() {
 			a.pingSent = now
 			a.link.sendToAgent(msgPing{})
 		}
-		if changed {
-			m.notifyLocked()
-		}
-		m.mu.Unlock()
-	}
+		return changed
+	})
 }
 
 func (m *master) sortedAgentsLocked() []*agentEntry {

@@ -265,3 +265,60 @@ func TestDeclineSuppressRevive(t *testing.T) {
 	// Unknown offer ids in DECLINE are ignored (202).
 	s.mustCall(&scheduler.Call{Type: scheduler.Call_DECLINE, Decline: &scheduler.Call_Decline{OfferIDs: []mesos.OfferID{{Value: "nope"}}}})
 }
+
+// S-3.6: LAUNCH_GROUP delivers the group in one event to one executor.
+func TestLaunchGroup(t *testing.T) {
+	c := startCluster(t, Config{AgentCount: 1})
+	s := subscribe(t, c, frameworkInfo("groups"), mediaProtobuf)
+	o := s.waitOffers(0)[0]
+	ei := execInfo(t, "grouped")
+	a, b := taskInfo("g1", o, nil, spec{}), taskInfo("g2", o, nil, spec{})
+	m := s.mark()
+	accept(s, o, mesos.Offer_Operation{Type: mesos.Offer_Operation_LAUNCH_GROUP, LaunchGroup: &mesos.Offer_Operation_LaunchGroup{
+		Executor: *ei, TaskGroup: mesos.TaskGroupInfo{Tasks: []mesos.TaskInfo{a, b}}}})
+	for _, tid := range []string{"g1", "g2"} {
+		s.waitUpdate(m, tid, mesos.TASK_STARTING, true)
+		s.waitUpdate(m, tid, mesos.TASK_RUNNING, true)
+	}
+	groups := 0
+	for _, e := range c.Events(0) {
+		if e.Kind == TapExecutorEvent && e.Type == "LAUNCH_GROUP" {
+			groups++
+		}
+	}
+	if groups != 1 || len(c.Agents()[0].ExecutorPIDs()) != 1 {
+		t.Fatalf("LAUNCH_GROUP events %d, executors %v", groups, c.Agents()[0].ExecutorPIDs())
+	}
+	// An invalid group (no executor type) fails as a whole.
+	o = waitOfferWith(s, 0, func(mesos.Offer) bool { return true })
+	bad := *execInfo(t, "untyped")
+	bad.Type = mesos.ExecutorInfo_UNKNOWN
+	accept(s, o, mesos.Offer_Operation{Type: mesos.Offer_Operation_LAUNCH_GROUP, LaunchGroup: &mesos.Offer_Operation_LaunchGroup{
+		Executor: bad, TaskGroup: mesos.TaskGroupInfo{Tasks: []mesos.TaskInfo{taskInfo("x1", o, nil, spec{}), taskInfo("x2", o, nil, spec{})}}}})
+	for _, tid := range []string{"x1", "x2"} {
+		if st := s.waitUpdate(m, tid, mesos.TASK_ERROR, false); st.GetReason() != mesos.REASON_TASK_GROUP_INVALID {
+			t.Fatalf("%s: %v", tid, st)
+		}
+	}
+}
+
+// S-7.2/1.12: a kill issued while the agent is disconnected is sent when it
+// reregisters.
+func TestKillWhileAgentDisconnected(t *testing.T) {
+	cfg := Config{AgentCount: 1, Timers: fastTimers()}
+	cfg.Timers.AgentReregisterTimeout = time.Minute
+	cfg.Timers.ExecutorReregistrationTimeout = 500 * time.Millisecond
+	c := startCluster(t, cfg)
+	s := subscribe(t, c, frameworkInfo("kill-later"), mediaJSON)
+	runTask(t, s, "t1", execInfo(t, "e1"))
+	agent := c.Agents()[0]
+	if err := agent.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitUntil(testCtx(t, 10*time.Second), func(st State) bool { return !st.Agents[0].Connected }); err != nil {
+		t.Fatal(err)
+	}
+	m := s.mark()
+	s.mustCall(killCall("t1"))
+	s.waitUpdate(m, "t1", mesos.TASK_KILLED, true)
+}

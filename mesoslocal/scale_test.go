@@ -53,27 +53,6 @@ func launchFleet(tb testing.TB, s *sched, offers []mesos.Offer, round int, ei fu
 	}
 }
 
-// collectOffers waits until the framework holds one offer per agent.
-func collectOffers(tb testing.TB, c *Cluster, s *sched, n int) []mesos.Offer {
-	tb.Helper()
-	seen := map[string]mesos.Offer{}
-	s.waitFrom(0, 60*time.Second, func(e *scheduler.Event) bool {
-		if e.Type == scheduler.Event_OFFERS {
-			for _, o := range e.Offers.Offers {
-				if !s.isUsed(o.ID.Value) {
-					seen[o.AgentID.Value] = o
-				}
-			}
-		}
-		return len(seen) >= n
-	})
-	var out []mesos.Offer
-	for _, o := range seen {
-		out = append(out, o)
-	}
-	return out
-}
-
 func scaleConfig(n int) Config {
 	cfg := Config{AgentCount: n, AgentResources: "cpus:1;mem:256;disk:100", Timers: fastTimers()}
 	cfg.Timers.AgentPingTimeout = time.Second
@@ -89,7 +68,7 @@ func TestScale100Agents(t *testing.T) {
 	}
 	c := startCluster(t, scaleConfig(100))
 	s := subscribe(t, c, frameworkInfo("fleet"), mediaProtobuf)
-	offers := collectOffers(t, c, s, 100)
+	offers := collectOffersFrom(t, s, 100)
 	path := testExecutorPath(t)
 	launchFleet(t, s, offers, 0, func(string) *mesos.ExecutorInfo { return execInfoAt(path, "fleet") }, spec{})
 	st, err := c.WaitUntil(testCtx(t, 30*time.Second), func(st State) bool {
@@ -125,7 +104,7 @@ func execInfoAt(path, id string) *mesos.ExecutorInfo {
 func BenchmarkOffers(b *testing.B) {
 	c := startCluster(b, scaleConfig(100))
 	s := subscribe(b, c, frameworkInfo("bench-offers"), mediaProtobuf)
-	offers := collectOffers(b, c, s, 100)
+	offers := collectOffersFrom(b, s, 100)
 	b.ResetTimer()
 	start := time.Now()
 	total := 0
@@ -178,7 +157,8 @@ func BenchmarkTaskLaunch(b *testing.B) {
 	b.ReportMetric(float64(100*b.N)/time.Since(start).Seconds(), "launches/s")
 }
 
-// collectOffersFrom gathers one unused offer per agent.
+// collectOffersFrom gathers one unused offer per agent with room for a
+// task.
 func collectOffersFrom(tb testing.TB, s *sched, n int) []mesos.Offer {
 	tb.Helper()
 	seen := map[string]mesos.Offer{}

@@ -2,7 +2,6 @@ package mesoslocal
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -15,14 +14,8 @@ const maxBody = 64 << 20
 // serveScheduler is /api/v1/scheduler and /master/api/v1/scheduler, with the
 // checks in the order of Mesos's Master::Http::scheduler.
 func (m *master) serveScheduler(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		plainError(w, http.StatusMethodNotAllowed, "")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		plainError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
+	body, ok := readCall(w, r)
+	if !ok {
 		return
 	}
 	ct := r.Header.Get("Content-Type")

@@ -254,3 +254,54 @@ func TestReservationRules(t *testing.T) {
 		return false
 	})
 }
+
+// S-7.4: after a reboot the agent has a new id, and its reservations and
+// volumes (with their data) are offered under it.
+func TestRebootKeepsReservationsAndVolumes(t *testing.T) {
+	c := startCluster(t, Config{AgentCount: 1})
+	agent := c.Agents()[0]
+	fi := frameworkInfo("db", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+	fi.Role, fi.Principal = proto.String("eng"), proto.String("p")
+	s := subscribe(t, c, fi, mediaJSON)
+	o := s.waitOffers(0)[0]
+	vol := volume(64, "eng", "p", "keep", "data")
+	res := []mesos.Resource{reserved("cpus", 0.5, "eng", "p"), reserved("mem", 64, "eng", "p"), reserved("disk", 64, "eng", "p")}
+	taskRes := []mesos.Resource{reserved("cpus", 0.5, "eng", "p"), reserved("mem", 64, "eng", "p"), vol}
+	m := s.mark()
+	accept(s, o,
+		mesos.Offer_Operation{Type: mesos.Offer_Operation_RESERVE, Reserve: &mesos.Offer_Operation_Reserve{Resources: res}},
+		mesos.Offer_Operation{Type: mesos.Offer_Operation_CREATE, Create: &mesos.Offer_Operation_Create{Volumes: []mesos.Resource{vol}}},
+		opLaunch(taskInfo("w", o, execInfo(t, "e1"), spec{Action: "write", Path: "data/f", Content: "kept"}, taskRes...)))
+	s.waitUpdate(m, "w", mesos.TASK_STARTING, true)
+	s.waitUpdate(m, "w", mesos.TASK_RUNNING, true)
+	s.waitUpdate(m, "w", mesos.TASK_FINISHED, true)
+	old := agent.ID()
+	if err := agent.Reboot(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := agent.WaitRegistered(testCtx(t, 20*time.Second))
+	if err != nil || id == old {
+		t.Fatalf("id after reboot %q (was %q): %v", id, old, err)
+	}
+	st, err := c.WaitUntil(testCtx(t, 10*time.Second), func(st State) bool {
+		for _, a := range st.Agents {
+			if a.ID == id && len(a.Volumes) == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("volume not under the new id: %+v", st.Agents)
+	}
+	at := mesos.Offer{AgentID: mesos.AgentID{Value: id}}
+	e2 := execInfo(t, "e2")
+	m = s.mark()
+	acceptWhen(s, c, append(append([]mesos.Resource{}, taskRes...), e2.Resources...),
+		opLaunch(taskInfo("r", at, e2, spec{Action: "read", Path: "data/f"}, taskRes...)))
+	s.waitUpdate(m, "r", mesos.TASK_STARTING, true)
+	s.waitUpdate(m, "r", mesos.TASK_RUNNING, true)
+	if got := s.waitUpdate(m, "r", mesos.TASK_FINISHED, true); got.GetMessage() != "kept" {
+		t.Fatalf("read %q after reboot", got.GetMessage())
+	}
+}
