@@ -124,6 +124,37 @@ func TestExampleSchedulerConformance(t *testing.T) {
 					t.Errorf("agent %s: %d executors subscribed, want 1", agent, n)
 				}
 			}
+			if codec != "protobuf" {
+				return
+			}
+			// S-7.3: the example executor (checkpointing) survives an agent
+			// restart: it resubscribes and is adopted, same process.
+			var agent *Agent
+			for _, a := range c.Agents() {
+				if len(a.ExecutorPIDs()) == 1 {
+					agent = a
+				}
+			}
+			if agent == nil {
+				t.Fatal("no agent with an example executor")
+			}
+			pid := agent.ExecutorPIDs()[0]
+			evs := c.Events(0)
+			after := evs[len(evs)-1].Seq
+			if err := agent.Restart(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitForEvent(testCtx(t, 20*time.Second), after, func(e TapEvent) bool {
+				return e.Kind == TapExecutorCall && e.Type == "SUBSCRIBE"
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := agent.WaitRegistered(testCtx(t, 20*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if got := agent.ExecutorPIDs(); len(got) != 1 || got[0] != pid {
+				t.Fatalf("example executor not adopted: %v (was %d)", got, pid)
+			}
 		})
 	}
 }

@@ -342,3 +342,30 @@ func TestExecutorEndpointStatusCodes(t *testing.T) {
 		}
 	})
 }
+
+// S-1.7: UPDATE_FRAMEWORK answers 200 with no Content-Type, 400 for the
+// fields it may not change.
+func TestUpdateFramework(t *testing.T) {
+	c := startCluster(t, Config{AgentCount: 1})
+	fi := frameworkInfo("upd")
+	s := subscribe(t, c, fi, mediaJSON)
+	fi.ID = &mesos.FrameworkID{Value: s.fid}
+	call := func(info mesos.FrameworkInfo) (int, string, http.Header) {
+		b, _ := json.Marshal(&scheduler.Call{FrameworkID: fi.ID, Type: scheduler.Call_UPDATE_FRAMEWORK,
+			UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: info}})
+		return rawPost(t, s.url, mediaJSON, b, map[string]string{"Mesos-Stream-Id": s.streamID})
+	}
+	renamed := fi
+	renamed.Name = "renamed"
+	if code, body, h := call(renamed); code != 200 || body != "" || h.Get("Content-Type") != "" {
+		t.Fatalf("update: %d %q %q", code, body, h.Get("Content-Type"))
+	}
+	if fw, _ := c.State().Framework(s.fid); fw.Name != "renamed" {
+		t.Fatalf("name %q", fw.Name)
+	}
+	user := fi
+	user.User = "someone-else"
+	if code, body, _ := call(user); code != 400 || body != "Updating 'FrameworkInfo.user' is unsupported" {
+		t.Fatalf("user change: %d %q", code, body)
+	}
+}
