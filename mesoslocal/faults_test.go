@@ -19,7 +19,7 @@ func TestAgentPartitionAndHeal(t *testing.T) {
 			name, caps, want = "partition-aware", []mesos.FrameworkInfo_Capability_Type{mesos.FrameworkInfo_Capability_PARTITION_AWARE}, mesos.TASK_UNREACHABLE
 		}
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t, Config{AgentCount: 1})
+			c := startCluster(t, Config{AgentCount: 1, Timers: detectionTimers()})
 			s := subscribe(t, c, frameworkInfo("partition", caps...), mediaJSON)
 			o := s.waitOffers(0)[0]
 			m := s.mark()
@@ -77,7 +77,7 @@ func TestAgentPartitionAndHeal(t *testing.T) {
 
 // T-5: the agent's host dies.
 func TestAgentKill(t *testing.T) {
-	c := startCluster(t, Config{AgentCount: 1})
+	c := startCluster(t, Config{AgentCount: 1, Timers: detectionTimers()})
 	paFI := frameworkInfo("pa", mesos.FrameworkInfo_Capability_PARTITION_AWARE)
 	pa := subscribe(t, c, paFI, mediaJSON)
 	plainFI := frameworkInfo("plain")
@@ -199,7 +199,7 @@ func TestAgentRestart(t *testing.T) {
 
 // T-5: host reboot: new agent id, old tasks unreachable.
 func TestAgentReboot(t *testing.T) {
-	c := startCluster(t, Config{AgentCount: 1})
+	c := startCluster(t, Config{AgentCount: 1, Timers: detectionTimers()})
 	s := subscribe(t, c, frameworkInfo("reboot", mesos.FrameworkInfo_Capability_PARTITION_AWARE), mediaJSON)
 	old := runTask(t, s, "t1", execInfo(t, "e1"))
 	agent := c.Agents()[0]

@@ -49,15 +49,25 @@ func testExecutorPath(t testing.TB) string {
 	return filepath.Join(testBinDir, "testexecutor")
 }
 
-// fastTimers are short timers for tests.
+// fastTimers are short timers for tests. Failure detection stays slow
+// enough that a loaded machine never trips it by accident; tests of agent
+// loss use detectionTimers.
 func fastTimers() Timers {
 	return Timers{
 		Heartbeat: 2 * time.Second, AllocationInterval: 50 * time.Millisecond, RefuseDefault: 200 * time.Millisecond,
-		AgentPingTimeout: 100 * time.Millisecond, MaxAgentPingTimeouts: 3, AgentReregisterTimeout: 500 * time.Millisecond,
+		AgentPingTimeout: 500 * time.Millisecond, MaxAgentPingTimeouts: 10, AgentReregisterTimeout: 10 * time.Second,
 		ExecutorRegistrationTimeout: 10 * time.Second, ExecutorShutdownGracePeriod: time.Second,
 		ExecutorReregistrationTimeout: 2 * time.Second, RecoveryTimeout: 30 * time.Second,
 		StatusUpdateRetryMin: 300 * time.Millisecond, StatusUpdateRetryMax: 2 * time.Second,
 	}
+}
+
+// detectionTimers are fastTimers with quick agent-loss detection: 1s of
+// missed pings, 1s to reregister after a disconnection.
+func detectionTimers() Timers {
+	t := fastTimers()
+	t.AgentPingTimeout, t.MaxAgentPingTimeouts, t.AgentReregisterTimeout = 200*time.Millisecond, 5, time.Second
+	return t
 }
 
 // startCluster starts a cluster closed at the end of the test, and checks

@@ -49,15 +49,31 @@ func TestKillPaths(t *testing.T) {
 	}
 }
 
-// Executors that never subscribe, exit, fail to fetch, or ignore SHUTDOWN.
-func TestExecutorLifecycle(t *testing.T) {
+// An executor that never subscribes is destroyed after the registration
+// timeout and its task fails with REASON_EXECUTOR_REGISTRATION_TIMEOUT.
+func TestExecutorRegistrationTimeout(t *testing.T) {
 	cfg := Config{AgentCount: 1, Timers: fastTimers()}
 	cfg.Timers.ExecutorRegistrationTimeout = 300 * time.Millisecond
 	c := startCluster(t, cfg)
+	s := subscribe(t, c, frameworkInfo("regtimeout"), mediaProtobuf)
+	o := s.waitOffers(0)[0]
+	m := s.mark()
+	launch(s, o, taskInfo("regtimeout", o, execInfo(t, "silent", "TESTEXECUTOR_NO_SUBSCRIBE", "1"), spec{}))
+	if st := s.waitUpdate(m, "regtimeout", mesos.TASK_FAILED, true); st.GetReason() != mesos.REASON_EXECUTOR_REGISTRATION_TIMEOUT ||
+		st.GetSource() != mesos.SOURCE_AGENT {
+		t.Fatalf("registration timeout: %v", st)
+	}
+	s.waitFrom(m, 10*time.Second, func(e *scheduler.Event) bool {
+		return e.Type == scheduler.Event_FAILURE && e.Failure.GetExecutorID().GetValue() == "silent"
+	})
+}
+
+// Executors that exit, fail to fetch, or ignore SHUTDOWN.
+func TestExecutorLifecycle(t *testing.T) {
+	c := startCluster(t, Config{AgentCount: 1})
 	s := subscribe(t, c, frameworkInfo("lifecycle"), mediaProtobuf)
 	o := s.waitOffers(0)[0]
 	m := s.mark()
-	silent := execInfo(t, "silent", "TESTEXECUTOR_NO_SUBSCRIBE", "1")
 	exiter := execInfo(t, "exiter")
 	badFetch := execInfo(t, "badfetch")
 	badFetch.Command.URIs = []mesos.CommandInfo_URI{{Value: "file:///no/such/file"}}
@@ -65,13 +81,9 @@ func TestExecutorLifecycle(t *testing.T) {
 	stubborn.ShutdownGracePeriod = &mesos.DurationInfo{Nanoseconds: int64(200 * time.Millisecond)}
 	small := []mesos.Resource{scalar("cpus", 0.1), scalar("mem", 32)}
 	accept(s, o, opLaunch(
-		taskInfo("regtimeout", o, silent, spec{}, small...),
 		taskInfo("exits", o, exiter, spec{Action: "exit", Code: 3}, small...),
 		taskInfo("nofetch", o, badFetch, spec{}, small...),
 		taskInfo("stubborn", o, stubborn, spec{}, small...)))
-	if st := s.waitUpdate(m, "regtimeout", mesos.TASK_FAILED, true); st.GetReason() != mesos.REASON_EXECUTOR_REGISTRATION_TIMEOUT {
-		t.Fatalf("registration timeout: %v", st)
-	}
 	s.waitUpdate(m, "exits", mesos.TASK_STARTING, true)
 	s.waitUpdate(m, "exits", mesos.TASK_RUNNING, true)
 	if st := s.waitUpdate(m, "exits", mesos.TASK_FAILED, true); st.GetReason() != mesos.REASON_EXECUTOR_TERMINATED || st.GetSource() != mesos.SOURCE_AGENT {

@@ -19,7 +19,7 @@ func TestReconciliationMatrix(t *testing.T) {
 			name, caps = "partition-aware", []mesos.FrameworkInfo_Capability_Type{mesos.FrameworkInfo_Capability_PARTITION_AWARE}
 		}
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t, Config{AgentCount: 3})
+			c := startCluster(t, Config{AgentCount: 3, Timers: detectionTimers()})
 			s := subscribe(t, c, frameworkInfo("reconcile", caps...), mediaJSON)
 			offers := s.waitOffers(0)
 			byAgent := map[string]mesos.Offer{}
