@@ -48,6 +48,7 @@ type agent struct {
 	link       *link
 	registered bool
 	srv        *http.Server
+	ln         net.Listener
 	frameworks map[string]*agentFramework
 	updates    map[string]map[string]*updateStream // fid → tid
 	epoch      int
@@ -105,7 +106,7 @@ func (a *agent) listenLocked() error {
 	mux.HandleFunc("/slave(1)/api/v1/executor", a.serveExecutor)
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	a.srv = srv
+	a.srv, a.ln = srv, ln
 	go func() { _ = srv.Serve(ln) }()
 	return nil
 }
@@ -125,6 +126,9 @@ func (a *agent) stopServerLocked() {
 		a.srv = nil
 		// Close, not Shutdown: streaming responses must not hold it up.
 		_ = srv.Close()
+		// Serve may not have registered the listener yet; the port must be
+		// free now for a restart on the same address.
+		_ = a.ln.Close()
 	}
 }
 

@@ -137,14 +137,14 @@ func TestControlAPI(t *testing.T) {
 	if _, err := c.WaitUntil(testCtx(t, 10*time.Second), func(st State) bool { return len(st.Agents) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := post("/agents/extra/partition", ""); code != 200 {
-		t.Fatal("partition", code)
+	if code, body := post("/agents/extra/partition", ""); code != 200 {
+		t.Fatal("partition", code, body)
 	}
 	if code, _ := post("/agents/extra/partition", ""); code != 200 {
 		t.Fatal("partition twice", code) // already partitioned: still a partition
 	}
-	if code, _ := post("/agents/extra/heal", ""); code != 200 {
-		t.Fatal("heal", code)
+	if code, body := post("/agents/extra/heal", ""); code != 200 {
+		t.Fatal("heal", code, body)
 	}
 	if code, _ := post("/agents/extra/heal", ""); code != 409 {
 		t.Fatal("heal twice", code)
@@ -155,14 +155,14 @@ func TestControlAPI(t *testing.T) {
 	if code, _ := post("/agents/extra/explode", ""); code != 404 {
 		t.Fatal("unknown fault", code)
 	}
-	if code, _ := post("/agents/extra/kill", ""); code != 200 {
-		t.Fatal("kill", code)
+	if code, body := post("/agents/extra/kill", ""); code != 200 {
+		t.Fatal("kill", code, body)
 	}
-	if code, _ := post("/agents/extra/restart", ""); code != 200 {
-		t.Fatal("restart", code)
+	if code, body := post("/agents/extra/restart", ""); code != 200 {
+		t.Fatal("restart", code, body)
 	}
-	if code, _ := post("/agents/extra/reboot", ""); code != 200 {
-		t.Fatal("reboot", code)
+	if code, body := post("/agents/extra/reboot", ""); code != 200 {
+		t.Fatal("reboot", code, body)
 	}
 	s := subscribe(t, c, frameworkInfo("ctl"), mediaJSON)
 	if code, _ := post("/frameworks/"+s.fid+"/disconnect", ""); code != 200 {
