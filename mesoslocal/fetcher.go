@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -80,6 +81,30 @@ func fetchOne(cfg Config, u mesos.CommandInfo_URI, sandbox string) error {
 		return err
 	}
 	defer rc.Close()
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		// Download first, without holding up process starts.
+		tmp, err := os.CreateTemp(sandbox, ".fetch-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		_, err = io.Copy(tmp, rc)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if rc, err = os.Open(tmp.Name()); err != nil {
+			return err
+		}
+		defer rc.Close()
+	}
+	// Files that may be executed are written while no process is forked: a
+	// child forked meanwhile would inherit the write descriptor until its
+	// exec, and executing the file then fails with "text file busy".
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
