@@ -311,14 +311,18 @@ func (a *agent) killTaskLocked(msg msgKillTask) {
 					"Task killed before delivery to the executor")
 				return
 			}
-			if e.stream != nil {
-				kp := msg.killPolicy
-				if kp == nil {
-					kp = t.info.KillPolicy
-				}
-				a.sendExecutorLocked(e, &executor.Event{Type: executor.Event_KILL,
-					Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: msg.tid}, KillPolicy: kp}})
+			kp := msg.killPolicy
+			if kp == nil {
+				kp = t.info.KillPolicy
 			}
+			if e.stream == nil {
+				// Disconnected (e.g. after an agent restart): sent when it
+				// resubscribes.
+				e.pendingKills[msg.tid] = kp
+				return
+			}
+			a.sendExecutorLocked(e, &executor.Event{Type: executor.Event_KILL,
+				Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: msg.tid}, KillPolicy: kp}})
 			return
 		}
 	}

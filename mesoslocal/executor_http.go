@@ -231,4 +231,11 @@ func (a *agent) subscribeExecutorLocked(fw *agentFramework, e *executorRun, sub 
 		return
 	}
 	a.deliverQueuedLocked(e)
+	for _, tid := range sortedIDs(e.pendingKills) {
+		if t := e.tasks[tid]; t != nil && !isTerminal(t.state) {
+			a.sendExecutorLocked(e, &executor.Event{Type: executor.Event_KILL,
+				Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: tid}, KillPolicy: e.pendingKills[tid]}})
+		}
+	}
+	e.pendingKills = map[string]*mesos.KillPolicy{}
 }

@@ -28,23 +28,24 @@ const (
 
 // executorRun is one executor instance (one container) on an agent.
 type executorRun struct {
-	fid, id     string
-	info        mesos.ExecutorInfo
-	containerID string
-	sandbox     string
-	state       execState
-	stream      *eventStream
-	queued      []queuedLaunch
-	tasks       map[string]*agentTask
-	pid         int
-	exited      bool
-	launchedAny bool // a task was ever delivered
-	waitStatus  int32
-	termReason  mesos.TaskStatus_Reason
-	termMessage string
-	regTimer    *time.Timer
-	killTimer   *time.Timer
-	done        chan struct{}
+	fid, id      string
+	info         mesos.ExecutorInfo
+	containerID  string
+	sandbox      string
+	state        execState
+	stream       *eventStream
+	queued       []queuedLaunch
+	tasks        map[string]*agentTask
+	pendingKills map[string]*mesos.KillPolicy // kills for a disconnected executor
+	pid          int
+	exited       bool
+	launchedAny  bool // a task was ever delivered
+	waitStatus   int32
+	termReason   mesos.TaskStatus_Reason
+	termMessage  string
+	regTimer     *time.Timer
+	killTimer    *time.Timer
+	done         chan struct{}
 }
 
 // queuedLaunch is a task or task group waiting for the executor.
@@ -81,7 +82,7 @@ func (e *executorRun) killGroup() {
 func (a *agent) newExecutorLocked(fw *agentFramework, info mesos.ExecutorInfo) *executorRun {
 	fid := fw.info.GetID().GetValue()
 	e := &executorRun{fid: fid, id: info.ExecutorID.Value, info: info, containerID: newUUID(),
-		tasks: map[string]*agentTask{}, done: make(chan struct{}), termReason: mesos.REASON_EXECUTOR_TERMINATED}
+		tasks: map[string]*agentTask{}, pendingKills: map[string]*mesos.KillPolicy{}, done: make(chan struct{}), termReason: mesos.REASON_EXECUTOR_TERMINATED}
 	runs := filepath.Join(a.workDir, "slaves", a.id, "frameworks", fid, "executors", e.id, "runs")
 	e.sandbox = filepath.Join(runs, e.containerID)
 	env := a.executorEnvLocked(fw, e)

@@ -141,7 +141,7 @@ func TestAgentKill(t *testing.T) {
 // T-5: agent process restart, with and without checkpointing.
 func TestAgentRestart(t *testing.T) {
 	cfg := Config{AgentCount: 1, Timers: fastTimers()}
-	cfg.Timers.ExecutorReregistrationTimeout = time.Second
+	cfg.Timers.ExecutorReregistrationTimeout = 3 * time.Second
 	cfg.Timers.AgentReregisterTimeout = time.Minute
 	c := startCluster(t, cfg)
 	agent := c.Agents()[0]

@@ -319,7 +319,7 @@ func TestLaunchGroup(t *testing.T) {
 func TestKillWhileAgentDisconnected(t *testing.T) {
 	cfg := Config{AgentCount: 1, Timers: fastTimers()}
 	cfg.Timers.AgentReregisterTimeout = time.Minute
-	cfg.Timers.ExecutorReregistrationTimeout = 500 * time.Millisecond
+	cfg.Timers.ExecutorReregistrationTimeout = 3 * time.Second
 	c := startCluster(t, cfg)
 	s := subscribe(t, c, frameworkInfo("kill-later"), mediaJSON)
 	runTask(t, s, "t1", execInfo(t, "e1"))

@@ -115,7 +115,7 @@ func opLaunch(ts ...mesos.TaskInfo) mesos.Offer_Operation {
 // UNRESERVE gives the resources back to "*".
 func TestReservationsAndVolumes(t *testing.T) {
 	cfg := Config{AgentCount: 1, Timers: fastTimers()}
-	cfg.Timers.ExecutorReregistrationTimeout = 500 * time.Millisecond
+	cfg.Timers.ExecutorReregistrationTimeout = 3 * time.Second
 	cfg.Timers.AgentReregisterTimeout = time.Minute
 	c := startCluster(t, cfg)
 	agent := c.Agents()[0]
