@@ -17,6 +17,7 @@ func TestMesosLocalCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
