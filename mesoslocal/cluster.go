@@ -23,6 +23,8 @@ type Cluster struct {
 	master  *master
 	srv     *http.Server
 	url     string
+	standby []*http.Server
+	sbURLs  []string
 
 	mu     sync.Mutex
 	agents []*agent
@@ -66,6 +68,17 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	go func() { _ = c.srv.Serve(ln) }()
 	c.master.run()
 	c.cfg.Logger.Info("mesoslocal master started", "url", c.url, "id", cfg.MasterID)
+	for i := 0; i < cfg.Standbys; i++ {
+		sln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("mesoslocal: standby master listen: %w", err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(c.master.serveStandby), ReadHeaderTimeout: 10 * time.Second}
+		c.standby = append(c.standby, srv)
+		c.sbURLs = append(c.sbURLs, "http://"+sln.Addr().String())
+		go func() { _ = srv.Serve(sln) }()
+	}
 	for _, spec := range cfg.Agents {
 		if _, err := c.addAgent(spec); err != nil {
 			c.Close()
@@ -137,6 +150,9 @@ func (c *Cluster) agentList() []*agent {
 // MasterURL is the master's base URL, e.g. http://127.0.0.1:5050; the
 // scheduler endpoint is MasterURL()+"/api/v1/scheduler".
 func (c *Cluster) MasterURL() string { return c.url }
+
+// StandbyURLs are the base URLs of the non-leading masters (Config.Standbys).
+func (c *Cluster) StandbyURLs() []string { return append([]string(nil), c.sbURLs...) }
 
 // WorkDir is the directory holding every agent's work directory.
 func (c *Cluster) WorkDir() string { return c.workDir }
@@ -210,6 +226,9 @@ func (c *Cluster) Close() error {
 	defer cancel()
 	_ = c.srv.Shutdown(ctx)
 	_ = c.srv.Close()
+	for _, srv := range c.standby {
+		_ = srv.Close()
+	}
 	if !c.cfg.KeepWorkDir {
 		if err := c.removeWorkDir(); err != nil {
 			errs = append(errs, err)

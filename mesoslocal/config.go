@@ -21,6 +21,10 @@ type Config struct {
 	Listen string
 	// Hostname is the master's advertised hostname; default its IP.
 	Hostname string
+	// Standbys is the number of extra "non-leading master" listeners (on
+	// ephemeral ports of the master's IP) that answer every request with a
+	// 307 to the leader, to exercise clients' redirect handling.
+	Standbys int
 	// MasterID is the master id; default a random UUID.
 	MasterID string
 	// Agents describes the agents to start. Empty means AgentCount default

@@ -85,9 +85,10 @@ func TestExampleSchedulerConformance(t *testing.T) {
 	for _, codec := range []string{"json", "protobuf"} {
 		t.Run(codec, func(t *testing.T) {
 			c := startCluster(t, Config{AgentCount: 2})
+			url := c.MasterURL()
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, schedBin, "-url", c.MasterURL()+"/api/v1/scheduler", "-executor", execBin,
+			cmd := exec.CommandContext(ctx, schedBin, "-url", url+"/api/v1/scheduler", "-executor", execBin,
 				"-server.address", "127.0.0.1", "-metrics.port", "0", "-codec", codec, "-verbose")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
@@ -124,7 +125,7 @@ func TestExampleSchedulerConformance(t *testing.T) {
 					t.Errorf("agent %s: %d executors subscribed, want 1", agent, n)
 				}
 			}
-			if codec != "protobuf" {
+			if t.Name() != "TestExampleSchedulerConformance/protobuf" {
 				return
 			}
 			// S-7.3: the example executor (checkpointing) survives an agent
@@ -156,5 +157,35 @@ func TestExampleSchedulerConformance(t *testing.T) {
 				t.Fatalf("example executor not adopted: %v (was %d)", got, pid)
 			}
 		})
+	}
+}
+
+// S-8.3: pointed at a non-leading master, mesos-go's scheduler follows the
+// 307 and subscribes at the leader. (httpsched v0.0.11 redirects only
+// SUBSCRIBE: its later calls go to the standby again, get 307 and drop the
+// subscription, as they would against a real non-leading Mesos master.)
+func TestExampleSchedulerViaStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mesos-go's examples")
+	}
+	schedBin, execBin := exampleBinaries(t)
+	c := startCluster(t, Config{AgentCount: 1, Standbys: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, schedBin, "-url", c.StandbyURLs()[0]+"/api/v1/scheduler", "-executor", execBin,
+		"-server.address", "127.0.0.1", "-metrics.port", "0", "-codec", "json")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = cmd.Wait()
+	}()
+	if _, err := c.WaitForEvent(testCtx(t, 30*time.Second), 0, func(e TapEvent) bool {
+		return e.Kind == TapSchedulerEvent && e.Type == "SUBSCRIBED" && e.Delivered
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 }

@@ -37,6 +37,17 @@ func (m *master) serveRedirect(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusTemporaryRedirect)
 }
 
+// serveStandby is every endpoint of a non-leading master: 307 to the same
+// path on the leader (protocol relative), and /redirect to the leader.
+func (m *master) serveStandby(w http.ResponseWriter, r *http.Request) {
+	loc := "//" + m.hostname + ":" + strconv.Itoa(m.port)
+	if r.URL.Path != "/redirect" && r.URL.Path != "/master/redirect" {
+		loc += r.URL.RequestURI()
+	}
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
 func serveVersion(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"version": Version, "build_user": "mesoslocal"})

@@ -51,7 +51,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 
 // S-8: state endpoints, redirect, health, version, metrics, the HTML page.
 func TestOperatorEndpoints(t *testing.T) {
-	c := startCluster(t, Config{Agents: []AgentSpec{
+	c := startCluster(t, Config{Standbys: 1, Agents: []AgentSpec{
 		{Name: "a1", Attributes: "rack:r1;zone:a;weight:3", Resources: "cpus:2;mem:1024;disk:100"},
 		{Name: "a2", Attributes: "rack:r2"},
 	}})
@@ -96,6 +96,11 @@ func TestOperatorEndpoints(t *testing.T) {
 		if resp.StatusCode != 307 || resp.Header.Get("Location") != "//"+strings.TrimPrefix(c.MasterURL(), "http://") {
 			t.Fatalf("%s: %d %q", p, resp.StatusCode, resp.Header.Get("Location"))
 		}
+	}
+	sb := c.StandbyURLs()[0]
+	if resp, _ := get(t, sb+"/api/v1/scheduler?x=1"); resp.StatusCode != 307 ||
+		resp.Header.Get("Location") != "//"+strings.TrimPrefix(c.MasterURL(), "http://")+"/api/v1/scheduler?x=1" {
+		t.Fatalf("standby: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if resp, _ := get(t, c.MasterURL()+"/redirect/x"); resp.StatusCode != 404 {
 		t.Fatalf("redirect sub-path: %d", resp.StatusCode)
