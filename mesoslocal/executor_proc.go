@@ -432,30 +432,6 @@ func (a *agent) dropQueuedLocked(e *executorRun, tid string) {
 	}
 }
 
-// linkVolumesLocked makes <sandbox>/<container_path> a symlink to each
-// persistent volume the task uses.
-func (a *agent) linkVolumesLocked(e *executorRun, ti mesos.TaskInfo) error {
-	for _, fr := range ti.Resources {
-		r := toInternal(fr)
-		if !r.IsPersistentVolume() || r.Disk.Volume == nil {
-			continue
-		}
-		src := a.volumePath(&r)
-		if err := os.MkdirAll(src, 0o755); err != nil {
-			return fmt.Errorf("volume dir: %w", err)
-		}
-		dst := filepath.Join(e.sandbox, r.Disk.Volume.ContainerPath)
-		if cur, err := os.Readlink(dst); err == nil && cur == src {
-			continue
-		}
-		_ = os.Remove(dst)
-		if err := os.Symlink(src, dst); err != nil {
-			return fmt.Errorf("volume symlink: %w", err)
-		}
-	}
-	return nil
-}
-
 // agentStatus builds an agent-generated update (SOURCE_AGENT, with uuid).
 func (a *agent) agentStatus(tid, eid string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) mesos.TaskStatus {
 	st := mesos.TaskStatus{TaskID: mesos.TaskID{Value: tid}, State: state.Enum(), Source: mesos.SOURCE_AGENT.Enum(),
