@@ -14,9 +14,11 @@ func init() {
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := localcluster.Config{Agents: 3}
-	fs := cli.NewFlagSet("local", "[--agents 3] [--dir DIR]", stderr)
+	cfg := localcluster.Config{Agents: 3, DBServers: 3, Coordinators: 2}
+	fs := cli.NewFlagSet("local", "[--agents 3] [--dbservers 3] [--coordinators 2] [--dir DIR]", stderr)
 	fs.IntVar(&cfg.Agents, "agents", cfg.Agents, "number of agents (odd)")
+	fs.IntVar(&cfg.DBServers, "dbservers", cfg.DBServers, "number of DBServers")
+	fs.IntVar(&cfg.Coordinators, "coordinators", cfg.Coordinators, "number of coordinators")
 	fs.StringVar(&cfg.Dir, "dir", ".dev/local", "directory for data, logs and the cluster's layout; reused by the next run")
 	fs.StringVar(&cfg.IP, "ip", "127.0.0.1", "loopback address the nodes listen on")
 	fs.IntVar(&cfg.BasePort, "base-port", 8529, "first port: coordinators at +0, DBServers at +1, agents at +2, then +10 per node; 0 picks free ports")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,11 @@ type Layout struct {
 	SecretFile   string     `json:"secret_file"`
 	// AgencyToken is a superuser JWT for talking to the agents with curl.
 	AgencyToken string `json:"agency_token"`
+	// CoordinatorURLs are where clients connect; RootPassword is the root
+	// user's password (generated once, kept in RootPasswordFile).
+	CoordinatorURLs  []string `json:"coordinator_urls"`
+	RootPassword     string   `json:"root_password"`
+	RootPasswordFile string   `json:"root_password_file"`
 }
 
 // Run starts the cluster (or resumes it from cfg.Dir), prints its endpoints
@@ -71,6 +77,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	if lay.AgencyToken, err = cluster.SuperuserToken(secret, "CRDN-local-admin"); err != nil {
 		return err
+	}
+	if lay.RootPassword, err = rootPassword(lay.RootPasswordFile); err != nil {
+		return err
+	}
+	lay.CoordinatorURLs = nil
+	for _, c := range lay.Coordinators {
+		lay.CoordinatorURLs = append(lay.CoordinatorURLs, httpURL(c.Endpoint))
 	}
 	if err := writeJSON(filepath.Join(cfg.Dir, "local.json"), lay); err != nil {
 		return err
@@ -104,9 +117,13 @@ func loadOrCreate(cfg Config) (Layout, error) {
 		if err := json.Unmarshal(b, &lay); err != nil {
 			return lay, fmt.Errorf("localcluster: %s is corrupt: %w", path, err)
 		}
-		if len(lay.Agents) != cfg.Agents || len(lay.DBServers) != cfg.DBServers || len(lay.Coordinators) != cfg.Coordinators {
+		if len(lay.Agents) != cfg.Agents || len(lay.DBServers) > cfg.DBServers || len(lay.Coordinators) > cfg.Coordinators {
 			return lay, fmt.Errorf("localcluster: %s holds a cluster of %d agents, %d DBServers and %d coordinators; use another --dir for another size",
 				cfg.Dir, len(lay.Agents), len(lay.DBServers), len(lay.Coordinators))
+		}
+		// A directory of an earlier, smaller layout grows to the asked size.
+		if err := grow(cfg, &lay); err != nil {
+			return lay, err
 		}
 		return lay, nil
 	}
@@ -141,18 +158,10 @@ func loadOrCreate(cfg Config) (Layout, error) {
 	for i := range lay.Agents {
 		lay.Agents[i].AgencySize = cfg.Agents
 	}
-	if lay.DBServers, err = mk(cluster.RoleDBServer, cfg.DBServers, "dbserver", 1); err != nil {
-		return lay, err
+	for i := range lay.Agents {
+		lay.Agents[i].Agency = eps
 	}
-	if lay.Coordinators, err = mk(cluster.RoleCoordinator, cfg.Coordinators, "coordinator", 0); err != nil {
-		return lay, err
-	}
-	for _, group := range [][]NodeSpec{lay.Agents, lay.DBServers, lay.Coordinators} {
-		for i := range group {
-			group[i].Agency = eps
-		}
-	}
-	return lay, nil
+	return lay, grow(cfg, &lay)
 }
 
 // supervise runs one node until ctx ends, restarting it (after a short,
@@ -211,6 +220,57 @@ func runOnce(ctx context.Context, bin string, args []string, logPath string) err
 	}
 }
 
+// grow adds the DBServers and coordinators a layout lacks (all of them for
+// a new one), and gives coordinators the root password file.
+func grow(cfg Config, lay *Layout) error {
+	if lay.RootPasswordFile == "" {
+		lay.RootPasswordFile = filepath.Join(cfg.Dir, "root-password")
+	}
+	var eps []string
+	for _, a := range lay.Agents {
+		eps = append(eps, a.Endpoint)
+	}
+	add := func(specs []NodeSpec, role cluster.Role, n int, name string, offset int) ([]NodeSpec, error) {
+		for i := len(specs) + 1; i <= n; i++ {
+			port, err := pickPort(cfg, offset+10*(i-1))
+			if err != nil {
+				return nil, err
+			}
+			specs = append(specs, NodeSpec{Role: role, Endpoint: fmt.Sprintf("tcp://%s:%d", cfg.IP, port), Agency: eps,
+				DataDir: filepath.Join(cfg.Dir, fmt.Sprintf("%s-%d", name, i)), SecretFile: lay.SecretFile, LogLevel: cfg.LogLevel})
+		}
+		return specs, nil
+	}
+	var err error
+	if lay.DBServers, err = add(lay.DBServers, cluster.RoleDBServer, cfg.DBServers, "dbserver", 1); err != nil {
+		return err
+	}
+	if lay.Coordinators, err = add(lay.Coordinators, cluster.RoleCoordinator, cfg.Coordinators, "coordinator", 0); err != nil {
+		return err
+	}
+	for i := range lay.Coordinators {
+		lay.Coordinators[i].RootPasswordFile = lay.RootPasswordFile
+	}
+	return nil
+}
+
+// rootPassword reads the root password from path, creating a random one
+// the first time.
+func rootPassword(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	pw := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("localcluster: write root password: %w", err)
+	}
+	return pw, nil
+}
+
 func printLayout(out io.Writer, cfg Config, lay Layout) {
 	fmt.Fprintf(out, "local cluster in %s (logs: %s/*.log)\n", cfg.Dir, cfg.Dir)
 	for _, a := range lay.Agents {
@@ -222,6 +282,8 @@ func printLayout(out io.Writer, cfg Config, lay Layout) {
 	for _, c := range lay.Coordinators {
 		fmt.Fprintf(out, "  coordinator  %s\n", httpURL(c.Endpoint))
 	}
+	fmt.Fprintf(out, "clients connect to the coordinators: %s\n", strings.Join(lay.CoordinatorURLs, " "))
+	fmt.Fprintf(out, "  user root, password %s (kept in %s)\n", lay.RootPassword, lay.RootPasswordFile)
 	fmt.Fprintf(out, "agency token (cluster-internal, for curl):\n  export TOKEN=$(cat %s)\n", filepath.Join(cfg.Dir, "token"))
 	fmt.Fprintf(out, "the same as JSON: %s\nCtrl-C stops every node.\n", filepath.Join(cfg.Dir, "local.json"))
 }
