@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func DefaultDataPlaneConfig() DataPlaneConfig {
 var dataPlaneOpenPaths = append([]string{"/_admin/metrics"}, openPaths...)
 
 func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
+	startProfiler(log)
 	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
 	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
 	if err != nil {
@@ -92,6 +94,7 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 		}
 		password = strings.TrimSpace(string(b))
 	}
+	startProfiler(log)
 	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
 	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
 	if err != nil {
@@ -120,4 +123,17 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 		log.Error("http server stopped", "err", err)
 	}
 	return shutdown(log, srv, func() error { s.Close(); return nil })
+}
+
+// startProfiler serves Go's profiles (net/http/pprof) on the address in
+// ARANGOMESOS_PPROF, when set: for operators chasing a slow node.
+func startProfiler(log *slog.Logger) {
+	addr := os.Getenv("ARANGOMESOS_PPROF")
+	if addr == "" {
+		return
+	}
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	go func() { log.Warn("profiler stopped", "err", http.ListenAndServe(addr, m)) }()
 }
