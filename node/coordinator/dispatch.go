@@ -45,17 +45,15 @@ func defaultSharding(c *cluster.PlanCollection) bool {
 }
 
 // leaderOf returns the server to send a shard's leader requests to: the
-// leader Current names when it agrees with the Plan, otherwise the Plan's
-// (which answers 1496 until it has taken over, and is retried).
+// Plan's leader. Current names the same server once it has taken over;
+// until then it answers 1496, and the request is retried.
 func leaderOf(snap *cluster.Snapshot, db, cid, shard string) string {
 	pc := snap.Collections[db][cid]
 	if pc == nil || len(pc.Shards[shard]) == 0 {
 		return ""
 	}
-	planned, resigning := cluster.ResigningLeader(pc.Shards[shard][0])
-	if resigning {
-		return planned // answers 1491 until supervision names the next leader
-	}
+	// A resigning leader answers 1491 until supervision names the next one.
+	planned, _ := cluster.ResigningLeader(pc.Shards[shard][0])
 	return planned
 }
 
@@ -96,7 +94,9 @@ func (s *Server) onLeader(ctx context.Context, db string, c *cluster.PlanCollect
 		if ep == "" {
 			last = errors.New("shard " + shard + " has no reachable leader")
 		} else {
-			err := fn(ctx, ep)
+			actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
+			err := fn(actx, ep)
+			cancel()
 			if err == nil || !retryable(err) {
 				return err
 			}

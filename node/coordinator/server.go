@@ -37,6 +37,10 @@ type Config struct {
 	FailoverTimeout time.Duration
 	// RequestTimeout bounds one request to a DBServer (default 60 s).
 	RequestTimeout time.Duration
+	// AttemptTimeout bounds one attempt at a shard leader before the
+	// coordinator re-reads the Agency and tries again (default 15 s): a
+	// hung leader (SIGSTOP) is failed over by then.
+	AttemptTimeout time.Duration
 	// CollectionTimeout bounds waiting for Current when creating
 	// collections and indexes (default 60 s).
 	CollectionTimeout time.Duration
@@ -55,6 +59,9 @@ func (c *Config) defaults() {
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 60 * time.Second
+	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = 15 * time.Second
 	}
 	if c.CollectionTimeout <= 0 {
 		c.CollectionTimeout = 60 * time.Second
