@@ -246,4 +246,21 @@ func (c *Cluster) WaitInSync(db, collection string, timeout time.Duration) {
 	})
 }
 
-var errNoLeader = errors.New("no leader")
+// ShardLeader returns the DBServer that leads a collection's shard (by
+// number, in shard order) as Current says, waiting until Current agrees
+// with the Plan.
+func (c *Cluster) ShardLeader(db, collection string, i int) *Node {
+	c.t.Helper()
+	var id string
+	Eventually(c.t, time.Minute, func() error {
+		s := c.Shards(db, collection)[i]
+		if len(s.Current.Servers) == 0 || s.Current.Servers[0] != s.Planned[0] {
+			return fmt.Errorf("shard %s: %w yet (Plan %v, Current %v)", s.Name, errNoLeader, s.Planned, s.Current.Servers)
+		}
+		id = s.Planned[0]
+		return nil
+	})
+	return c.DBServer(id)
+}
+
+var errNoLeader = errors.New("no leader in Current")

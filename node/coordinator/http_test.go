@@ -100,7 +100,8 @@ func TestRawHTTP(t *testing.T) {
 	if a := basic.do("GET", "/_api/cluster/endpoints", ""); a.code != 200 || len(a.json["endpoints"].([]any)) != 1 {
 		t.Fatalf("endpoints: %s", a.body)
 	}
-	for _, p := range []string{"/_admin/server/id", "/_admin/server/mode", "/_api/database/current", "/_api/database/user"} {
+	for _, p := range []string{"/_admin/server/id", "/_admin/server/mode", "/_api/database/current", "/_api/database/user",
+		"/_admin/cluster/health", "/_admin/cluster/numberOfServers", "/_db/_system/_admin/cluster/shardDistribution"} {
 		if a := basic.do("GET", p, ""); a.code != 200 {
 			t.Fatalf("%s: %d %s", p, a.code, a.body)
 		}

@@ -203,7 +203,9 @@ func (s *Server) settleRole(ctx context.Context, snap *cluster.Snapshot, sh *sha
 					s.log.Warn("cannot take leadership", "shard", sh.name, "err", err)
 				}
 			})
+			return
 		}
+		sh.dropUnplanned(p.servers)
 	case leader == s.id && resigning:
 		if r == roleLeader || (r == roleResigned && (!hasCur || len(cur.Servers) == 0 || cur.Servers[0] != "_"+s.id)) {
 			s.async(sh, func() {
@@ -229,6 +231,22 @@ func (s *Server) settleRole(ctx context.Context, snap *cluster.Snapshot, sh *sha
 		if r != roleFollower || following != leader {
 			sh.becomeFollower(leader)
 		}
+	}
+}
+
+// dropUnplanned removes followers the Plan no longer lists (removeFollower,
+// moveShard) from the in-sync list.
+func (sh *shard) dropUnplanned(planned []string) {
+	sh.fmu.Lock()
+	var stale []*link
+	for id, l := range sh.links {
+		if !slices.Contains(planned, id) {
+			stale = append(stale, l)
+		}
+	}
+	sh.fmu.Unlock()
+	for _, l := range stale {
+		go sh.drop(l, errors.New("no longer planned"))
 	}
 }
 
