@@ -51,10 +51,17 @@ func DefaultDataPlaneConfig() DataPlaneConfig {
 // metrics the autoscaler scrapes.
 var dataPlaneOpenPaths = append([]string{"/_admin/metrics"}, openPaths...)
 
-func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
+// dataPlaneSetup starts the profiler (if asked for) and returns the
+// server's token source and Agency client.
+func dataPlaneSetup(cfg Config, log *slog.Logger, id string, secret cluster.Secret) (*cluster.TokenSource, *cluster.AgencyClient, error) {
 	startProfiler(log)
 	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
 	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
+	return tokens, ac, err
+}
+
+func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
+	tokens, ac, err := dataPlaneSetup(cfg, log, id, secret)
 	if err != nil {
 		ln.Close()
 		return err
@@ -94,9 +101,7 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 		}
 		password = strings.TrimSpace(string(b))
 	}
-	startProfiler(log)
-	tokens := &cluster.TokenSource{Secret: secret, ServerID: id}
-	ac, err := cluster.NewAgencyClient(cfg.AgencyEndpoints, tokens)
+	tokens, ac, err := dataPlaneSetup(cfg, log, id, secret)
 	if err != nil {
 		ln.Close()
 		return err

@@ -104,15 +104,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ids = newIDAllocator(cfg.Agency)
 	s.cursors = newCursorStore()
 	s.metrics = newMetrics()
-	go cfg.Cache.Run(sctx)
-	m, err := member.Register(ctx, member.Config{ID: cfg.ID, Role: cluster.RoleCoordinator, Endpoint: cfg.Endpoint,
+	m, err := member.Join(ctx, sctx, member.Config{ID: cfg.ID, Role: cluster.RoleCoordinator, Endpoint: cfg.Endpoint,
 		Version: cfg.Version}, cfg.Agency, cfg.Cache, s.log)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	s.member = m
-	go m.Run(sctx)
 	go s.view.Run(sctx)
 	go s.cursors.expire(sctx)
 	s.routes()

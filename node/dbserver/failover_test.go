@@ -1,11 +1,8 @@
 package dbserver_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/arangodb/go-driver/v2/arangodb"
 
 	"github.com/arangomesos/arangomesos/internal/testharness"
 )
@@ -17,26 +14,10 @@ import (
 // as a follower and catches up.
 func TestLeaderKilledFailover(t *testing.T) {
 	c := testharness.StartCluster(t, testharness.ClusterOptions{DBServers: 2, Coordinators: 1})
-	ctx := testharness.Context(t, 4*time.Minute)
-	db, err := c.Client(0).GetDatabase(ctx, "_system", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := db.CreateCollectionV2(ctx, "f", &arangodb.CreateCollectionPropertiesV2{
-		NumberOfShards: ptr(1), ReplicationFactor: ptr(arangodb.ReplicationFactor(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shard := c.Shards("_system", "f")[0]
+	col, shard := oneShardRF2(t, c, "f")
 	leader, follower := c.DBServer(shard.Planned[0]), shard.Planned[1]
 	w := startWriter(col)
-	defer func() {
-		select {
-		case <-w.done:
-		default:
-			w.halt()
-		}
-	}()
+	defer w.stopIfRunning()
 	w.waitProgress(t, 200, time.Minute)
 	leader.Kill()
 	w.waitProgress(t, 200, 2*time.Minute)
@@ -45,18 +26,7 @@ func TestLeaderKilledFailover(t *testing.T) {
 		t.Fatalf("the follower should lead now: %+v", s)
 	}
 	leader.Restart()
-	testharness.Eventually(t, 2*time.Minute, func() error {
-		s := c.Shards("_system", "f")[0]
-		if len(s.Current.Servers) < 2 {
-			return fmt.Errorf("old leader not back in sync: %v", s.Current.Servers)
-		}
-		return nil
-	})
+	waitShard(t, c, "f", 2*time.Minute, inCurrent(leader.ID, true))
 	w.waitProgress(t, 100, time.Minute)
-	w.halt()
-	c.WaitInSync("_system", "f", time.Minute)
-	n, err := col.Count(ctx)
-	if err != nil || n != w.acked.Load() {
-		t.Fatalf("count %d (%v), acknowledged %d: a write was lost or doubled", n, err, w.acked.Load())
-	}
+	checkNoLoss(t, c, col, w)
 }

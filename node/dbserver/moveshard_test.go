@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arangodb/go-driver/v2/arangodb"
-
 	"github.com/arangomesos/arangomesos/internal/testharness"
 )
 
@@ -18,24 +16,9 @@ import (
 // hands over, and no acknowledged write is lost.
 func TestMoveShardUnderWrites(t *testing.T) {
 	c := testharness.StartCluster(t, testharness.ClusterOptions{DBServers: 3, Coordinators: 1})
-	ctx := testharness.Context(t, 4*time.Minute)
-	db, err := c.Client(0).GetDatabase(ctx, "_system", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := db.CreateCollectionV2(ctx, "m", &arangodb.CreateCollectionPropertiesV2{
-		NumberOfShards: ptr(1), ReplicationFactor: ptr(arangodb.ReplicationFactor(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	col, _ := oneShardRF2(t, c, "m")
 	w := startWriter(col)
-	defer func() {
-		select {
-		case <-w.done:
-		default:
-			w.halt()
-		}
-	}()
+	defer w.stopIfRunning()
 	w.waitProgress(t, 200, time.Minute)
 	move := func(from, to string) {
 		t.Helper()
@@ -46,8 +29,7 @@ func TestMoveShardUnderWrites(t *testing.T) {
 		if err != nil || code != 202 {
 			t.Fatalf("moveShard %s → %s: %d %v %v", from, to, code, err, out)
 		}
-		testharness.Eventually(t, 2*time.Minute, func() error {
-			s := c.Shards("_system", "m")[0]
+		waitShard(t, c, "m", 2*time.Minute, func(s testharness.ShardInfo) error {
 			if slices.Contains(s.Planned, from) || !slices.Contains(s.Current.Servers, to) || len(s.Current.Servers) != 2 {
 				return fmt.Errorf("move %s → %s not done: Plan %v, Current %v", from, to, s.Planned, s.Current.Servers)
 			}
@@ -71,10 +53,5 @@ func TestMoveShardUnderWrites(t *testing.T) {
 	if s2 := c.Shards("_system", "m")[0]; s2.Current.Servers[0] == s.Planned[0] {
 		t.Fatalf("the leader did not move: %v", s2.Current.Servers)
 	}
-	w.halt()
-	c.WaitInSync("_system", "m", time.Minute)
-	n, err := col.Count(ctx)
-	if err != nil || n != w.acked.Load() {
-		t.Fatalf("count %d (%v), acknowledged %d", n, err, w.acked.Load())
-	}
+	checkNoLoss(t, c, col, w)
 }

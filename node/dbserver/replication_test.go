@@ -71,6 +71,66 @@ func (w *writer) waitProgress(t *testing.T, n int64, timeout time.Duration) {
 
 func ptr[T any](v T) *T { return &v }
 
+// stopWriter halts the writer if it still runs (deferred by tests).
+func (w *writer) stopIfRunning() {
+	select {
+	case <-w.done:
+	default:
+		w.halt()
+	}
+}
+
+// oneShardRF2 creates a collection of one shard with two copies in
+// _system, checks that create answered only once both copies were in sync,
+// and returns it with its shard.
+func oneShardRF2(t *testing.T, c *testharness.Cluster, name string) (arangodb.Collection, testharness.ShardInfo) {
+	t.Helper()
+	ctx := testharness.Context(t, time.Minute)
+	db, err := c.Client(0).GetDatabase(ctx, "_system", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := db.CreateCollectionV2(ctx, name, &arangodb.CreateCollectionPropertiesV2{
+		NumberOfShards: ptr(1), ReplicationFactor: ptr(arangodb.ReplicationFactor(2))})
+	if err != nil {
+		t.Fatalf("create collection %s: %v", name, err)
+	}
+	shard := c.Shards("_system", name)[0]
+	if len(shard.Current.Servers) != 2 {
+		t.Fatalf("collection create answered before both copies were in sync: %+v", shard.Current)
+	}
+	return col, shard
+}
+
+// waitShard waits until cond holds for the collection's only shard.
+func waitShard(t *testing.T, c *testharness.Cluster, name string, timeout time.Duration, cond func(testharness.ShardInfo) error) {
+	t.Helper()
+	testharness.Eventually(t, timeout, func() error { return cond(c.Shards("_system", name)[0]) })
+}
+
+// inCurrent is a waitShard condition: Current lists server (or not).
+func inCurrent(server string, want bool) func(testharness.ShardInfo) error {
+	return func(s testharness.ShardInfo) error {
+		if slices.Contains(s.Current.Servers, server) != want {
+			return fmt.Errorf("shard %s: Current %v, waiting for %s in it: %v", s.Name, s.Current.Servers, server, want)
+		}
+		return nil
+	}
+}
+
+// checkNoLoss stops the writer, waits until every copy agrees, and checks
+// that exactly the acknowledged writes are there.
+func checkNoLoss(t *testing.T, c *testharness.Cluster, col arangodb.Collection, w *writer) {
+	t.Helper()
+	w.halt()
+	c.WaitInSync("_system", col.Name(), time.Minute)
+	n, err := col.Count(testharness.Context(t, time.Minute))
+	if err != nil || n != w.acked.Load() {
+		t.Fatalf("count %d (%v), acknowledged %d: a write was lost or doubled", n, err, w.acked.Load())
+	}
+	t.Logf("%d writes acknowledged, %d retried errors", w.acked.Load(), w.errs.Load())
+}
+
 // TestFollowerKilledAndBack: with a writer running, kill -9 the follower
 // of a replicationFactor 2 shard: writes stall at most about the drop
 // timeout, then go on; restart it: it returns to the in-sync list while the
@@ -78,21 +138,7 @@ func ptr[T any](v T) *T { return &v }
 // every acknowledged write is there.
 func TestFollowerKilledAndBack(t *testing.T) {
 	c := testharness.StartCluster(t, testharness.ClusterOptions{DBServers: 2, Coordinators: 1})
-	ctx := testharness.Context(t, 4*time.Minute)
-	cl := c.Client(0)
-	db, err := cl.GetDatabase(ctx, "_system", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := db.CreateCollectionV2(ctx, "r", &arangodb.CreateCollectionPropertiesV2{
-		NumberOfShards: ptr(1), ReplicationFactor: ptr(arangodb.ReplicationFactor(2))})
-	if err != nil {
-		t.Fatalf("create collection: %v", err)
-	}
-	shard := c.Shards("_system", "r")[0]
-	if len(shard.Current.Servers) != 2 {
-		t.Fatalf("collection create answered before both copies were in sync: %+v", shard.Current)
-	}
+	col, shard := oneShardRF2(t, c, "r")
 	follower := c.DBServer(shard.Planned[1])
 	// wc has its shard on the same servers, and needs both copies.
 	if code, err := c.CoordinatorJSON(0, "POST", "/_api/collection",
@@ -113,13 +159,7 @@ func TestFollowerKilledAndBack(t *testing.T) {
 		t.Fatalf("insert with writeConcern 2: %d/%d", code, num)
 	}
 	w := startWriter(col)
-	defer func() {
-		select {
-		case <-w.done:
-		default:
-			w.halt()
-		}
-	}()
+	defer w.stopIfRunning()
 	w.waitProgress(t, 200, time.Minute)
 
 	follower.Kill()
@@ -129,12 +169,7 @@ func TestFollowerKilledAndBack(t *testing.T) {
 	if stall > 20*time.Second {
 		t.Fatalf("writes stalled for %v", stall)
 	}
-	testharness.Eventually(t, 30*time.Second, func() error {
-		if s := c.Shards("_system", "r")[0]; slices.Contains(s.Current.Servers, follower.ID) {
-			return fmt.Errorf("Current still lists the dead follower: %v", s.Current.Servers)
-		}
-		return nil
-	})
+	waitShard(t, c, "r", 30*time.Second, inCurrent(follower.ID, false))
 
 	// With one copy left, writeConcern 2 refuses writes (403/1429); reads go on.
 	testharness.Eventually(t, 30*time.Second, func() error {
@@ -148,13 +183,7 @@ func TestFollowerKilledAndBack(t *testing.T) {
 	}
 
 	follower.Restart()
-	testharness.Eventually(t, 90*time.Second, func() error {
-		s := c.Shards("_system", "r")[0]
-		if !slices.Contains(s.Current.Servers, follower.ID) {
-			return fmt.Errorf("follower not back in sync yet: %v", s.Current.Servers)
-		}
-		return nil
-	})
+	waitShard(t, c, "r", 90*time.Second, inCurrent(follower.ID, true))
 	w.waitProgress(t, 200, time.Minute)
 	testharness.Eventually(t, 60*time.Second, func() error {
 		if code, num := insertWC(fmt.Sprint("x", time.Now().UnixNano())); code != 202 {
@@ -173,19 +202,7 @@ func TestFollowerKilledAndBack(t *testing.T) {
 		t.Fatalf("a hung follower should stall writes for about the drop timeout, not %v", stall)
 	}
 	follower.Resume()
-	testharness.Eventually(t, 90*time.Second, func() error {
-		s := c.Shards("_system", "r")[0]
-		if !slices.Contains(s.Current.Servers, follower.ID) {
-			return fmt.Errorf("follower not back in sync yet: %v", s.Current.Servers)
-		}
-		return nil
-	})
+	waitShard(t, c, "r", 90*time.Second, inCurrent(follower.ID, true))
 	w.waitProgress(t, 100, time.Minute)
-	w.halt()
-	c.WaitInSync("_system", "r", time.Minute)
-	n, err := col.Count(ctx)
-	if err != nil || n != w.acked.Load() {
-		t.Fatalf("count %d (%v), acknowledged %d", n, err, w.acked.Load())
-	}
-	t.Logf("%d writes acknowledged, %d retried errors", w.acked.Load(), w.errs.Load())
+	checkNoLoss(t, c, col, w)
 }

@@ -129,15 +129,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cancel()
 		return nil, fmt.Errorf("dbserver: %w", err)
 	}
-	go cfg.Cache.Run(sctx)
-	m, err := member.Register(ctx, member.Config{ID: cfg.ID, Role: cluster.RoleDBServer, Endpoint: cfg.Endpoint,
+	m, err := member.Join(ctx, sctx, member.Config{ID: cfg.ID, Role: cluster.RoleDBServer, Endpoint: cfg.Endpoint,
 		Version: cfg.Version, LeaseDuration: cfg.LeaseDuration}, cfg.Agency, cfg.Cache, s.log)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	s.member = m
-	go m.Run(sctx)
 	go s.view.Run(sctx)
 	go s.maintain(sctx)
 	return s, nil

@@ -157,6 +157,19 @@ func (m *Member) shortName(ctx context.Context) error {
 	return nil
 }
 
+// Join starts following the Agency (cache), registers the server, and
+// sends heartbeats until run ends: what every coordinator and DBServer does
+// first. It fails as Register does.
+func Join(ctx, run context.Context, cfg Config, client *cluster.AgencyClient, cache *cluster.Cache, log *slog.Logger) (*Member, error) {
+	go cache.Run(run)
+	m, err := Register(ctx, cfg, client, cache, log)
+	if err != nil {
+		return nil, err
+	}
+	go m.Run(run)
+	return m, nil
+}
+
 // Run sends heartbeats until ctx ends; a last one says STOPPING.
 func (m *Member) Run(ctx context.Context) {
 	t := time.NewTicker(m.cfg.HeartbeatInterval)
