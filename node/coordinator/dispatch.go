@@ -126,17 +126,30 @@ func (s *Server) eachShard(ctx context.Context, db string, c *cluster.PlanCollec
 	if len(names) == 0 {
 		return errNoShards
 	}
-	errs := make([]error, len(names))
+	work := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		work[n] = struct{}{}
+	}
+	return parallel(work, func(shard string, _ struct{}) error {
+		return s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error { return fn(ctx, ep, shard) })
+	})
+}
+
+// parallel runs fn for every shard's work at once and returns the first
+// error (in no particular order).
+func parallel[T any](work map[string]T, fn func(shard string, v T) error) error {
+	errs := make(chan error, len(work))
 	var wg sync.WaitGroup
-	for i, name := range names {
+	for shard, v := range work {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.onLeader(ctx, db, c, name, func(ctx context.Context, ep string) error { return fn(ctx, ep, name) })
+			errs <- fn(shard, v)
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
+	close(errs)
+	for err := range errs {
 		if err != nil {
 			return err
 		}

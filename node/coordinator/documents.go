@@ -191,46 +191,36 @@ func (s *Server) dispatchWrite(ctx context.Context, db string, c *cluster.PlanCo
 		}
 	}
 	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for shard, its := range byShard {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := shardapi.WriteRequest{Collection: c.Name, Op: op, Options: opts, Docs: make([]json.RawMessage, len(its))}
-			for i, it := range its {
-				req.Docs[i] = it.raw
+	err := parallel(byShard, func(shard string, its []*docItem) error {
+		req := shardapi.WriteRequest{Collection: c.Name, Op: op, Options: opts, Docs: make([]json.RawMessage, len(its))}
+		for i, it := range its {
+			req.Docs[i] = it.raw
+		}
+		h := http.Header{}
+		h.Set(shardapi.HeaderOpID, newOpID())
+		var resp shardapi.WriteResponse
+		if err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
+			return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathWrite, shard), h, req, &resp)
+		}); err != nil {
+			return err
+		}
+		if len(resp.Results) != len(its) {
+			return fmt.Errorf("coordinator: shard %s answered %d results for %d documents", shard, len(resp.Results), len(its))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i, it := range its {
+			r := resp.Results[i]
+			if it.shard == "" {
+				fanResults[it] = append(fanResults[it], r)
+			} else {
+				it.res = &r
 			}
-			h := http.Header{}
-			h.Set(shardapi.HeaderOpID, newOpID())
-			var resp shardapi.WriteResponse
-			err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
-				return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathWrite, shard), h, req, &resp)
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil && len(resp.Results) != len(its) {
-				err = fmt.Errorf("coordinator: shard %s answered %d results for %d documents", shard, len(resp.Results), len(its))
-			}
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			for i, it := range its {
-				r := resp.Results[i]
-				if it.shard == "" {
-					fanResults[it] = append(fanResults[it], r)
-				} else {
-					it.res = &r
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for it, results := range fanResults {
 		chosen := results[0]
@@ -402,37 +392,27 @@ func (s *Server) readKeys(ctx context.Context, db string, c *cluster.PlanCollect
 		}
 	}
 	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for shard, idx := range byShard {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := shardapi.ReadRequest{Keys: make([]string, len(idx))}
-			for j, i := range idx {
-				req.Keys[j] = keys[i]
+	err := parallel(byShard, func(shard string, idx []int) error {
+		req := shardapi.ReadRequest{Keys: make([]string, len(idx))}
+		for j, i := range idx {
+			req.Keys[j] = keys[i]
+		}
+		var resp shardapi.ReadResponse
+		if err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
+			return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathRead, shard), nil, req, &resp)
+		}); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for j, i := range idx {
+			if j < len(resp.Docs) && resp.Docs[j] != nil && string(resp.Docs[j]) != "null" {
+				out[i] = resp.Docs[j]
 			}
-			var resp shardapi.ReadResponse
-			err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
-				return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathRead, shard), nil, req, &resp)
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			for j, i := range idx {
-				if j < len(resp.Docs) && resp.Docs[j] != nil && string(resp.Docs[j]) != "null" {
-					out[i] = resp.Docs[j]
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return out, firstErr
+		}
+		return nil
+	})
+	return out, err
 }
 
 // handleRead serves GET and HEAD of one document, with If-Match and
