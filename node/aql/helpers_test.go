@@ -28,6 +28,19 @@ func decodeDocs(t testing.TB, s string) []map[string]any {
 	return docs
 }
 
+func mustPlan(t testing.TB, query string, vars map[string]any) *Plan {
+	t.Helper()
+	q, err := Parse(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := q.Bind(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // execute runs a plan over docs the way a coordinator does: filter, stable
 // sort, offset and count, projection.
 func execute(p *Plan, docs []map[string]any) []any {
