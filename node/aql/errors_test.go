@@ -94,6 +94,7 @@ func TestParseErrors(t *testing.T) {
 		{"FOR d IN c RETURN d /* no end", 1501, []string{"unterminated comment near '/* no end' at position 1:21"}},
 		{"FOR d IN c RETURN d.x # comment", 1501, []string{"unexpected invalid token near '# comment'"}},
 		{"FOR d IN c RETURN d.\xffx", 1501, []string{"invalid UTF-8 sequence", "1:21"}},
+		{"FOR d IN c\nRETURN 'x\xb4'", 1501, []string{"unexpected invalid UTF-8 sequence near '\xb4'' at position 2:10"}},
 		{"FOR d IN c RETURN @", 1501, []string{"invalid token near '@'"}},
 		{"FOR d IN c RETURN _", 1501, []string{"invalid token near '_'"}},
 		{"FOR d IN c\n  FILTER d.x ==\n  RETURN d", 1501, []string{"unexpected RETURN declaration near 'RETURN d' at position 3:3"}},

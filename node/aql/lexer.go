@@ -204,21 +204,44 @@ type token struct {
 }
 
 // lex splits src into tokens; the last one is tEOF. Problems (an
-// unterminated string, a character AQL does not know) become tokens of
-// their own kind, which the parser reports with their position.
+// unterminated string, a character AQL does not know, bytes that are not
+// UTF-8 anywhere in the query) become tokens of their own kind, which the
+// parser reports with their position.
 func lex(src string) []token {
+	if !utf8.ValidString(src) {
+		t := badUTF8(src)
+		return []token{t, {kind: tEOF, pos: t.pos, line: t.line, col: t.col}}
+	}
 	l := lexer{src: src, line: 1}
 	var toks []token
 	for {
 		t := l.next()
 		toks = append(toks, t)
-		if t.kind == tEOF || t.kind == tBadUTF8 || t.kind >= tUnterminatedString && t.kind <= tUnterminatedComment {
+		if t.kind == tEOF || t.kind >= tUnterminatedString && t.kind <= tUnterminatedComment {
 			if t.kind != tEOF {
 				toks = append(toks, token{kind: tEOF, pos: t.pos, line: t.line, col: t.col})
 			}
 			return toks
 		}
 	}
+}
+
+// badUTF8 is the token at the first byte of src that is not UTF-8. The
+// query must be UTF-8 throughout, strings and names included, since the
+// shard query that carries them is JSON.
+func badUTF8(src string) token {
+	line, lineStart, i := 1, 0, 0
+	for i < len(src) {
+		r, size := utf8.DecodeRuneInString(src[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		if r == '\n' {
+			line, lineStart = line+1, i+1
+		}
+		i += size
+	}
+	return token{kind: tBadUTF8, pos: i, line: line, col: i - lineStart + 1}
 }
 
 type lexer struct {
@@ -346,11 +369,8 @@ func (l *lexer) next() token {
 		}
 		return mk(kind, p+n, rest[p:p+n])
 	case c >= utf8.RuneSelf:
-		if r, size := utf8.DecodeRuneInString(rest); r == utf8.RuneError && size <= 1 {
-			return mk(tBadUTF8, 0, "")
-		} else {
-			return mk(tInvalid, size, "")
-		}
+		_, size := utf8.DecodeRuneInString(rest)
+		return mk(tInvalid, size, "")
 	}
 	for _, op := range operators {
 		if strings.HasPrefix(rest, op.text) {
