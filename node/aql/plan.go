@@ -58,3 +58,29 @@ func (p *Plan) Count() int { return p.count }
 // Return is the value RETURN makes of a matching document. It may share
 // memory with doc (RETURN d is doc itself): do not modify either.
 func (p *Plan) Return(doc map[string]any) any { return p.ret.eval(doc) }
+
+// SortKey evaluates the SORT expressions of a document once. Sorting many
+// documents by their keys with CompareKeys gives the order of Less without
+// evaluating the expressions again on every comparison.
+func (p *Plan) SortKey(doc map[string]any) []any {
+	key := make([]any, len(p.sorts))
+	for i, k := range p.sorts {
+		key[i] = k.e.eval(doc)
+	}
+	return key
+}
+
+// CompareKeys compares two sort keys from SortKey: negative when a sorts
+// before b, 0 when SORT does not tell them apart, positive otherwise.
+func (p *Plan) CompareKeys(a, b []any) int {
+	for i, k := range p.sorts {
+		c := Compare(a[i], b[i])
+		if k.desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}

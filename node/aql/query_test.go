@@ -196,3 +196,24 @@ func TestBindIsRepeatable(t *testing.T) {
 		}
 	}
 }
+
+// SortKey/CompareKeys order documents exactly as Less does.
+func TestSortKeysAgreeWithLess(t *testing.T) {
+	q, err := Parse("FOR d IN c SORT d.a DESC, d.b RETURN d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := q.Bind(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []map[string]any{{"a": 1.0, "b": "x"}, {"a": 2.0}, {"a": 1.0, "b": "a"}, {"b": 3.0}, {"a": "s"}, {"a": 1.0, "b": "x"}}
+	for _, x := range docs {
+		for _, y := range docs {
+			c := p.CompareKeys(p.SortKey(x), p.SortKey(y))
+			if (c < 0) != p.Less(x, y) || (c > 0) != p.Less(y, x) {
+				t.Fatalf("%v vs %v: CompareKeys %d, Less %v/%v", x, y, c, p.Less(x, y), p.Less(y, x))
+			}
+		}
+	}
+}

@@ -311,3 +311,10 @@ func (w *printer) quote(s string, q byte) {
 	}
 	w.s.WriteByte(q)
 }
+
+// SortKey evaluates the SORT expressions of a document once (see
+// Plan.SortKey).
+func (s *ShardPlan) SortKey(doc map[string]any) []any { return s.p.SortKey(doc) }
+
+// CompareKeys compares two sort keys from SortKey (see Plan.CompareKeys).
+func (s *ShardPlan) CompareKeys(a, b []any) int { return s.p.CompareKeys(a, b) }
