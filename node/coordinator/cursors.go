@@ -28,7 +28,10 @@ type QueryEngine interface {
 type QueryPlan interface {
 	Collection() string
 	ShardQuery() ([]byte, error)
-	Less(a, b map[string]any) bool
+	// HasSort, SortKey and CompareKeys give the SORT order (see node/aql).
+	HasSort() bool
+	SortKey(doc map[string]any) []any
+	CompareKeys(a, b []any) int
 	Offset() int
 	// Count is the LIMIT count (<0: no limit).
 	Count() int
@@ -224,8 +227,12 @@ func (s *Server) runQuery(ctx context.Context, db string, req cursorRequest) ([]
 	if err != nil {
 		return nil, 0, err
 	}
+	type hit struct {
+		doc map[string]any
+		key []any
+	}
 	var mu sync.Mutex
-	var docs []map[string]any
+	var docs []hit
 	var scanned int64
 	err = s.eachShard(ctx, db, c, func(ctx context.Context, ep, shard string) error {
 		var resp shardapi.QueryResponse
@@ -233,13 +240,17 @@ func (s *Server) runQuery(ctx context.Context, db string, req cursorRequest) ([]
 			shardapi.QueryRequest{Query: sq}, &resp); err != nil {
 			return err
 		}
-		part := make([]map[string]any, 0, len(resp.Docs))
+		part := make([]hit, 0, len(resp.Docs))
 		for _, raw := range resp.Docs {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.UseNumber()
 			var m map[string]any
 			if dec.Decode(&m) == nil {
-				part = append(part, m)
+				h := hit{doc: m}
+				if plan.HasSort() {
+					h.key = plan.SortKey(m)
+				}
+				part = append(part, h)
 			}
 		}
 		mu.Lock()
@@ -251,7 +262,9 @@ func (s *Server) runQuery(ctx context.Context, db string, req cursorRequest) ([]
 	if err != nil {
 		return nil, 0, err
 	}
-	sort.SliceStable(docs, func(i, j int) bool { return plan.Less(docs[i], docs[j]) })
+	if plan.HasSort() {
+		sort.SliceStable(docs, func(i, j int) bool { return plan.CompareKeys(docs[i].key, docs[j].key) < 0 })
+	}
 	if off := plan.Offset(); off > 0 {
 		docs = docs[min(off, len(docs)):]
 	}
@@ -260,7 +273,7 @@ func (s *Server) runQuery(ctx context.Context, db string, req cursorRequest) ([]
 	}
 	out := make([]json.RawMessage, len(docs))
 	for i, d := range docs {
-		b, err := json.Marshal(plan.Return(d))
+		b, err := json.Marshal(plan.Return(d.doc))
 		if err != nil {
 			return nil, 0, err
 		}

@@ -74,10 +74,14 @@ func (c *rawClient) expect(a answer, code, num int, what string) {
 	}
 }
 
+func basicAuth(c *testharness.Cluster) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte("root:"+c.RootPassword))
+}
+
 func TestRawHTTP(t *testing.T) {
 	c := startCluster(t)
 	anon := &rawClient{t: t, base: c.Coordinator(0)}
-	basic := &rawClient{t: t, base: c.Coordinator(0), auth: "Basic " + base64.StdEncoding.EncodeToString([]byte("root:"+c.RootPassword))}
+	basic := &rawClient{t: t, base: c.Coordinator(0), auth: basicAuth(c)}
 
 	// Authentication.
 	anon.expect(anon.do("GET", "/_api/version", ""), 401, 11, "no credentials")
@@ -274,5 +278,4 @@ func TestRawHTTP(t *testing.T) {
 	basic.expect(basic.do("GET", db+"/_api/collection/products", ""), 404, 1203, "dropped collection")
 	basic.expect(basic.do("DELETE", "/_api/database/shop", ""), 200, 0, "drop database")
 	basic.expect(basic.do("GET", "/_db/shop/_api/collection", ""), 404, 1228, "dropped database")
-	_ = testharness.FreePort
 }

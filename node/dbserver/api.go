@@ -294,32 +294,37 @@ func (sh *shard) query(ctx context.Context, req shardapi.QueryRequest) (*shardap
 		return nil, arangohttp.BadParameter("bad shard query: %v", err)
 	}
 	type hit struct {
-		doc map[string]any
+		key []any
 		raw []byte
 	}
 	var hits []hit
 	var scanned int64
-	var derr error
+	limit := q.Limit()
 	err = sh.store.Scan(func(d storage.Doc) bool {
 		scanned++
 		m, bad := decodeObject(d.Body)
-		if bad != nil {
-			return true
+		if bad != nil || !q.Match(m) {
+			return ctx.Err() == nil
 		}
-		if q.Match(m) {
-			hits = append(hits, hit{m, d.Body})
+		h := hit{raw: d.Body}
+		if q.HasSort() {
+			h.key = q.SortKey(m)
 		}
-		return ctx.Err() == nil
+		hits = append(hits, h)
+		// Without SORT any limit documents will do.
+		return ctx.Err() == nil && (q.HasSort() || limit < 0 || len(hits) < limit)
 	})
-	if err == nil {
-		err = derr
-	}
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(hits, func(i, j int) bool { return q.Less(hits[i].doc, hits[j].doc) })
-	if l := q.Limit(); l >= 0 && len(hits) > l {
-		hits = hits[:l]
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q.HasSort() {
+		sort.SliceStable(hits, func(i, j int) bool { return q.CompareKeys(hits[i].key, hits[j].key) < 0 })
+	}
+	if limit >= 0 && len(hits) > limit {
+		hits = hits[:limit]
 	}
 	out := &shardapi.QueryResponse{Docs: make([]json.RawMessage, len(hits)), Scanned: scanned}
 	for i, h := range hits {

@@ -29,7 +29,11 @@ var (
 // documents match, in which order, and how many of them to return.
 type ShardQuery interface {
 	Match(doc map[string]any) bool
-	Less(a, b map[string]any) bool
+	// HasSort reports whether the query sorts; SortKey and CompareKeys
+	// order documents by their evaluated SORT expressions.
+	HasSort() bool
+	SortKey(doc map[string]any) []any
+	CompareKeys(a, b []any) int
 	// Limit is the most documents the shard must return (<0: all).
 	Limit() int
 }
