@@ -192,25 +192,18 @@ func (s *Server) dispatchWrite(ctx context.Context, db string, c *cluster.PlanCo
 	}
 	var mu sync.Mutex
 	err := parallel(byShard, func(shard string, its []*docItem) error {
-		req := shardapi.WriteRequest{Collection: c.Name, Op: op, Options: opts, Docs: make([]json.RawMessage, len(its))}
+		docs := make([]json.RawMessage, len(its))
 		for i, it := range its {
-			req.Docs[i] = it.raw
+			docs[i] = it.raw
 		}
-		h := http.Header{}
-		h.Set(shardapi.HeaderOpID, newOpID())
-		var resp shardapi.WriteResponse
-		if err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
-			return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathWrite, shard), h, req, &resp)
-		}); err != nil {
+		results, err := s.shardWrite(ctx, db, c, shard, op, opts, docs)
+		if err != nil {
 			return err
-		}
-		if len(resp.Results) != len(its) {
-			return fmt.Errorf("coordinator: shard %s answered %d results for %d documents", shard, len(resp.Results), len(its))
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		for i, it := range its {
-			r := resp.Results[i]
+			r := results[i]
 			if it.shard == "" {
 				fanResults[it] = append(fanResults[it], r)
 			} else {

@@ -3,9 +3,11 @@ package coordinator_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/arangomesos/arangomesos/internal/testharness"
@@ -265,6 +267,38 @@ func TestRawHTTP(t *testing.T) {
 	huge := `{"_key":"h","pad":"` + strings.Repeat("x", 65<<20) + `"}`
 	basic.expect(basic.do("POST", doc, huge), 400, 0, "body over the limit")
 	basic.expect(basic.do("GET", doc+"/h", ""), 404, 1202, "the oversized document was not stored")
+
+	// Concurrent single writes to one shard are combined into shared
+	// requests; every client still gets its own answer.
+	basic.expect(basic.do("POST", db+"/_api/collection", `{"name":"busy","numberOfShards":1}`), 200, 0, "collection for concurrent writes")
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				key := fmt.Sprintf("g%d-%d", g, i)
+				a := basic.do("POST", db+"/_api/document/busy", `{"_key":"`+key+`"}`)
+				if a.code != 202 || a.json["_key"] != key {
+					errs <- fmt.Sprintf("insert %s: %d %s", key, a.code, a.body)
+				}
+				if i%5 == 0 {
+					if a := basic.do("POST", db+"/_api/document/busy", `{"_key":"`+key+`"}`); a.code != 409 || a.num() != 1210 {
+						errs <- fmt.Sprintf("duplicate %s: %d %s", key, a.code, a.body)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if a := basic.do("GET", db+"/_api/collection/busy/count", ""); a.json["count"] != 320.0 {
+		t.Fatalf("count after concurrent inserts: %s", a.body)
+	}
 
 	// Count, truncate, drop.
 	if a := basic.do("GET", db+"/_api/collection/products/count", ""); a.code != 200 || a.json["count"] == nil {

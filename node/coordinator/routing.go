@@ -59,7 +59,11 @@ func (s *Server) withDatabase(next http.Handler) http.Handler {
 				arangohttp.WriteError(w, arangohttp.BadParameter("bad path escape"))
 				return
 			}
-			r2 := r.Clone(r.Context())
+			// A shallow copy with its own URL, as http.StripPrefix does.
+			r2 := new(http.Request)
+			*r2 = *r
+			u := *r.URL
+			r2.URL = &u
 			r2.URL.Path, r2.URL.RawPath = path, rest
 			if rest == path {
 				r2.URL.RawPath = ""

@@ -79,19 +79,20 @@ func (c *Config) defaults() {
 
 // Server is a running coordinator.
 type Server struct {
-	cfg     Config
-	id      string
-	log     *slog.Logger
-	ctx     context.Context
-	cancel  context.CancelFunc
-	agency  *cluster.AgencyClient
-	view    *cluster.View
-	member  *member.Member
-	client  *shardapi.Client
-	mux     *arangohttp.Mux
-	ids     *idAllocator
-	cursors *cursorStore
-	metrics *metrics
+	cfg      Config
+	id       string
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	agency   *cluster.AgencyClient
+	view     *cluster.View
+	member   *member.Member
+	client   *shardapi.Client
+	mux      *arangohttp.Mux
+	ids      *idAllocator
+	cursors  *cursorStore
+	metrics  *metrics
+	coalesce coalescer
 }
 
 // Start registers the coordinator and starts following the Agency.
