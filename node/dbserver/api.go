@@ -272,7 +272,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*s.cfg.ReplicationTimeout)
 	defer cancel()
-	respond(w, map[string]any{"ok": true}, sh.join(ctx, req))
+	idx, err := sh.join(ctx, req)
+	respond(w, shardapi.JoinResponse{Index: idx}, err)
 }
 
 func respond(w http.ResponseWriter, v any, err error) {

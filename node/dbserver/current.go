@@ -20,8 +20,21 @@ var errNotLeaderAnymore = errors.New("dbserver: no longer the planned leader")
 // the failover candidates. The write is a compare-and-set on the previous
 // Current value and on the Plan's server list of the shard, so a leader the
 // Plan has replaced cannot overwrite its successor's Current. It fails with
-// errNotLeaderAnymore when the Plan names another leader.
+// errNotLeaderAnymore when the Plan names another leader. It returns once
+// the server's own view of the Agency shows the write, so that maintenance
+// never acts on the Current it has just replaced.
 func (sh *shard) publishCurrent(ctx context.Context, servers []string, resigned bool) error {
+	idx, err := sh.writeCurrent(ctx, servers, resigned)
+	if err != nil {
+		return err
+	}
+	_, err = sh.srv.view.WaitIndex(ctx, idx)
+	return err
+}
+
+// writeCurrent is publishCurrent without waiting for the view; it returns
+// the index of the write.
+func (sh *shard) writeCurrent(ctx context.Context, servers []string, resigned bool) (uint64, error) {
 	curKey := cluster.Join(cluster.CurrentCollections, sh.db, sh.cid, sh.name)
 	planKey := cluster.Join(cluster.PlanCollections, sh.db, sh.cid, "shards", sh.name)
 	want := sh.srv.id
@@ -33,14 +46,14 @@ func (sh *shard) publishCurrent(ctx context.Context, servers []string, resigned 
 	for attempt := 0; ; attempt++ {
 		res, err := sh.srv.agency.Read(ctx, cluster.ReadQuery{curKey, planKey})
 		if err != nil {
-			return fmt.Errorf("dbserver: read Current of %s: %w", sh.name, err)
+			return 0, fmt.Errorf("dbserver: read Current of %s: %w", sh.name, err)
 		}
 		var plan []any
 		if ok, err := cluster.ExtractPath(res[0], planKey, &plan); err != nil || !ok {
-			return fmt.Errorf("%w: %s is not in the Plan", errNotLeaderAnymore, sh.name)
+			return 0, fmt.Errorf("%w: %s is not in the Plan", errNotLeaderAnymore, sh.name)
 		}
 		if len(plan) == 0 || plan[0] != want {
-			return fmt.Errorf("%w: Plan of %s is %v", errNotLeaderAnymore, sh.name, plan)
+			return 0, fmt.Errorf("%w: Plan of %s is %v", errNotLeaderAnymore, sh.name, plan)
 		}
 		var old any
 		had, _ := cluster.ExtractPath(res[0], curKey, &old)
@@ -56,14 +69,14 @@ func (sh *shard) publishCurrent(ctx context.Context, servers []string, resigned 
 			Ops:      map[string]cluster.Operation{curKey: cluster.Set(value), cluster.CurrentVersion: cluster.Increment(1)},
 			Preconds: pre})
 		if err != nil {
-			return fmt.Errorf("dbserver: write Current of %s: %w", sh.name, err)
+			return 0, fmt.Errorf("dbserver: write Current of %s: %w", sh.name, err)
 		}
 		if w.OK() {
 			sh.log.Debug("published Current", "servers", servers)
-			return nil
+			return w.Index(), nil
 		}
 		if attempt > 20 {
-			return fmt.Errorf("dbserver: write Current of %s: preconditions keep failing", sh.name)
+			return 0, fmt.Errorf("dbserver: write Current of %s: preconditions keep failing", sh.name)
 		}
 	}
 }

@@ -107,8 +107,13 @@ func (sh *shard) resync(ctx context.Context, leader string) (shardapi.ResyncRepo
 	if err := sh.store.Sync(); err != nil {
 		return rep, err
 	}
+	var joined shardapi.JoinResponse
 	if err := sh.srv.callLeader(ctx, leader, shardapi.PathJoin, sh.name,
-		shardapi.JoinRequest{Follower: sh.srv.id, Term: ref.term, From: pos}, nil); err != nil {
+		shardapi.JoinRequest{Follower: sh.srv.id, Term: ref.term, From: pos}, &joined); err != nil {
+		return rep, err
+	}
+	// Maintenance must not see the Current from before the join.
+	if _, err := sh.srv.view.WaitIndex(ctx, joined.Index); err != nil {
 		return rep, err
 	}
 	sh.mu.Lock()

@@ -77,17 +77,17 @@ func (sh *shard) syncDocs(keys []string) ([]shardapi.SyncDoc, error) {
 // it sends the follower the operations it still lacks, starts its
 // replication stream, and publishes Current with it; only then are writes
 // let through again.
-func (sh *shard) join(ctx context.Context, req shardapi.JoinRequest) error {
+func (sh *shard) join(ctx context.Context, req shardapi.JoinRequest) (uint64, error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if err := sh.leaderCheckLocked(); err != nil {
-		return err
+		return 0, err
 	}
 	if req.Term != sh.term {
-		return errLogGone()
+		return 0, errLogGone()
 	}
 	if !slices.Contains(sh.srv.plannedServers(sh.db, sh.cid, sh.name), req.Follower) {
-		return arangohttp.Errorf(http.StatusForbidden, arangohttp.ErrNumLeaderRefusesReplication,
+		return 0, arangohttp.Errorf(http.StatusForbidden, arangohttp.ErrNumLeaderRefusesReplication,
 			"%s is not a planned follower of %s", req.Follower, sh.name)
 	}
 	seq := sh.seq.Load()
@@ -95,12 +95,12 @@ func (sh *shard) join(ctx context.Context, req shardapi.JoinRequest) error {
 	for pos < seq {
 		entries, ok := sh.oplog.since(pos, 2000, 16<<20)
 		if !ok {
-			return errLogGone()
+			return 0, errLogGone()
 		}
 		var resp shardapi.ReplicateResponse
 		rr := shardapi.ReplicateRequest{Leader: sh.srv.id, RebootID: sh.srv.rebootID(), Term: sh.term, Entries: entries}
 		if err := sh.srv.replicate(ctx, req.Follower, sh.name, &rr, &resp); err != nil {
-			return fmt.Errorf("dbserver: final catch-up of %s: %w", req.Follower, err)
+			return 0, fmt.Errorf("dbserver: final catch-up of %s: %w", req.Follower, err)
 		}
 		pos = resp.Seq
 	}
@@ -112,17 +112,18 @@ func (sh *shard) join(ctx context.Context, req shardapi.JoinRequest) error {
 	sh.addLinkLocked(req.Follower, seq, sh.term)
 	servers := append([]string{sh.srv.id}, sh.inSyncLocked("")...)
 	sh.fmu.Unlock()
-	if err := sh.publishCurrent(ctx, servers, false); err != nil {
+	idx, err := sh.writeCurrent(ctx, servers, false)
+	if err != nil {
 		sh.fmu.Lock()
 		if l, ok := sh.links[req.Follower]; ok {
 			l.cancel()
 			delete(sh.links, req.Follower)
 		}
 		sh.fmu.Unlock()
-		return fmt.Errorf("dbserver: add follower %s: %w", req.Follower, err)
+		return 0, fmt.Errorf("dbserver: add follower %s: %w", req.Follower, err)
 	}
 	sh.log.Info("follower in sync", "follower", req.Follower, "seq", seq)
-	return nil
+	return idx, nil
 }
 
 // chunks returns the hashed key ranges of the leader's copy.

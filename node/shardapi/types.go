@@ -229,6 +229,12 @@ type JoinRequest struct {
 	From     uint64 `json:"from"`
 }
 
+// JoinResponse gives the Agency index of the Current write that added the
+// follower; the follower waits for its view to reach it.
+type JoinResponse struct {
+	Index uint64 `json:"index"`
+}
+
 // ResyncReport describes one finished resynchronization of a follower.
 type ResyncReport struct {
 	Shard     string  `json:"shard"`
