@@ -3,7 +3,10 @@ package dbserver_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/arangodb/go-driver/v2/arangodb"
 
 	"github.com/arangomesos/arangomesos/internal/testharness"
+	"github.com/arangomesos/arangomesos/node/shardapi"
 )
 
 // writer inserts documents k0, k1, … one after the other, retrying a key
@@ -70,6 +74,42 @@ func (w *writer) waitProgress(t *testing.T, n int64, timeout time.Duration) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkOpIDs sends the same internal write twice with one operation id, as
+// a coordinator retrying after a lost answer does: the second gets the first
+// one's result and nothing is applied twice.
+func checkOpIDs(t *testing.T, c *testharness.Cluster, shard testharness.ShardInfo) {
+	t.Helper()
+	leader := c.DBServer(shard.Planned[0])
+	send := func() string {
+		body := `{"collection":"r","op":"insert","docs":[{"_key":"once","n":1}],"options":{"keepNull":true,"mergeObjects":true,"ignoreRevs":true}}`
+		req, _ := http.NewRequest("POST", leader.URL()+shardapi.Path(shardapi.PathWrite, shard.Name), strings.NewReader(body))
+		req.Header.Set(shardapi.HeaderOpID, "test-op-1")
+		_ = c.Tokens().Authorize(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("internal write: %d %s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	first, second := send(), send()
+	if first != second || strings.Contains(second, "1210") {
+		t.Fatalf("a retry with the same operation id was applied again:\n%s\n%s", first, second)
+	}
+	sum, err := c.Checksum(leader, shard.Name)
+	if err != nil || sum.Count != 1 {
+		t.Fatalf("after the retried write: %+v %v", sum, err)
+	}
+	code, err := c.CoordinatorJSON(0, "DELETE", "/_api/document/r/once", nil, nil)
+	if err != nil || code != 202 {
+		t.Fatalf("remove: %d %v", code, err)
+	}
+}
 
 // stopWriter halts the writer if it still runs (deferred by tests).
 func (w *writer) stopIfRunning() {
@@ -158,6 +198,7 @@ func TestFollowerKilledAndBack(t *testing.T) {
 	if code, num := insertWC("w0"); code != 202 {
 		t.Fatalf("insert with writeConcern 2: %d/%d", code, num)
 	}
+	checkOpIDs(t, c, shard)
 	w := startWriter(col)
 	defer w.stopIfRunning()
 	w.waitProgress(t, 200, time.Minute)
