@@ -313,3 +313,16 @@ func TestRawHTTP(t *testing.T) {
 	basic.expect(basic.do("DELETE", "/_api/database/shop", ""), 200, 0, "drop database")
 	basic.expect(basic.do("GET", "/_db/shop/_api/collection", ""), 404, 1228, "dropped database")
 }
+
+// TestOpenCluster: without a cluster secret, coordinators take requests
+// without credentials.
+func TestOpenCluster(t *testing.T) {
+	c := testharness.StartCluster(t, testharness.ClusterOptions{DBServers: 1, Coordinators: 1, NoAuth: true})
+	anon := &rawClient{t: t, base: c.Coordinator(0)}
+	anon.expect(anon.do("GET", "/_api/version", ""), 200, 0, "version without credentials")
+	anon.expect(anon.do("POST", "/_api/collection", `{"name":"open"}`), 200, 0, "create collection")
+	anon.expect(anon.do("POST", "/_api/document/open", `{"_key":"a"}`), 202, 0, "insert")
+	if a := anon.do("POST", "/_open/auth", `{"username":"root","password":""}`); a.code != 200 || a.json["jwt"] == nil {
+		t.Fatalf("login on an open cluster: %d %s", a.code, a.body)
+	}
+}

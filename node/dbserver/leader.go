@@ -38,6 +38,10 @@ func (sh *shard) leaderCheckLocked() error {
 		return errNotLeader()
 	case !sh.srv.hasLease():
 		return errNotLeader()
+	case sh.srv.cachedPlanLeader(sh.db, sh.cid, sh.name) != sh.srv.id:
+		// The lease says the cache holds every Plan change up to the last
+		// acknowledged heartbeat; maintenance may not have acted on it yet.
+		return errNotLeader()
 	}
 	return nil
 }
@@ -165,7 +169,8 @@ func (sh *shard) readBarrier(ctx context.Context) error {
 func (sh *shard) readCheck() error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.role == roleResigned && sh.srv.hasLease() {
+	// A resigning leader serves reads until the Plan names its successor.
+	if sh.role == roleResigned && sh.srv.hasLease() && sh.srv.cachedPlanLeader(sh.db, sh.cid, sh.name) == "_"+sh.srv.id {
 		return nil
 	}
 	return sh.leaderCheckLocked()

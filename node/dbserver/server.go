@@ -203,6 +203,16 @@ func (s *Server) plannedServers(db, cid, name string) []string {
 	return out
 }
 
+// cachedPlanLeader reads a shard's planned leader straight from the Agency
+// cache (the view may be a moment behind it); "" when unknown.
+func (s *Server) cachedPlanLeader(db, cid, name string) string {
+	var servers []string
+	if ok, err := s.cfg.Cache.Get(cluster.Join(cluster.PlanCollections, db, cid, "shards", name), &servers); !ok || err != nil || len(servers) == 0 {
+		return ""
+	}
+	return servers[0]
+}
+
 // endpoint resolves a server id, waiting briefly for the view to know it.
 func (s *Server) endpoint(id string) (string, error) {
 	if ep := s.view.Snapshot().Endpoint(id); ep != "" {
