@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,6 +43,26 @@ func (bc *benchClient) do(method, path string, body []byte) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// clusterCPU sums the CPU time (user and system) the cluster's processes
+// have used so far, from /proc.
+func clusterCPU(c *testharness.Cluster) time.Duration {
+	var ticks int64
+	for _, n := range append(append(append([]*testharness.Node(nil), c.Agents...), c.DBServers...), c.Coordinators...) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.Pid()))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name: utime and stime are the 12th and 13th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // latencies runs n operations over clients goroutines and returns the
@@ -93,6 +115,7 @@ func BenchmarkDataPlane(b *testing.B) {
 		perSec   float64
 		p50, p99 time.Duration
 		unit     string
+		cpuPerOp time.Duration // cluster CPU per document or read
 	}
 	var rows []row
 	for _, rf := range []int{1, 2} {
@@ -104,6 +127,7 @@ func BenchmarkDataPlane(b *testing.B) {
 				n = 3000
 			}
 			doc := []byte(`{"name":"benchmark document","n":12345,"tags":["a","b","c"],"nested":{"x":1.5,"y":"z"}}`)
+			cpu0 := clusterCPU(c)
 			tput, p50, p99 := latencies(b, clients, n, func(i int) error {
 				code, err := bc.do("POST", "/_api/document/"+name, doc)
 				if err == nil && code != 202 {
@@ -111,7 +135,8 @@ func BenchmarkDataPlane(b *testing.B) {
 				}
 				return err
 			})
-			rows = append(rows, row{fmt.Sprintf("insert, RF%d, %d client(s)", rf, clients), tput, p50, p99, "docs/s"})
+			rows = append(rows, row{fmt.Sprintf("insert, RF%d, %d client(s)", rf, clients), tput, p50, p99, "docs/s",
+				(clusterCPU(c) - cpu0) / time.Duration(n)})
 		}
 	}
 	// Batch import: 100 batches of 1,000 documents, 2 clients, RF1 and RF2.
@@ -126,6 +151,7 @@ func BenchmarkDataPlane(b *testing.B) {
 			}
 			batches[i] = buf.Bytes()
 		}
+		cpu0 := clusterCPU(c)
 		tput, p50, p99 := latencies(b, 2, len(batches), func(i int) error {
 			code, err := bc.do("POST", "/_api/import?type=documents&collection="+name, batches[i])
 			if err == nil && code != 201 {
@@ -133,9 +159,11 @@ func BenchmarkDataPlane(b *testing.B) {
 			}
 			return err
 		})
-		rows = append(rows, row{fmt.Sprintf("import 1,000-doc batches, RF%d, 2 clients", rf), tput * 1000, p50, p99, "docs/s"})
+		rows = append(rows, row{fmt.Sprintf("import 1,000-doc batches, RF%d, 2 clients", rf), tput * 1000, p50, p99, "docs/s",
+			(clusterCPU(c) - cpu0) / time.Duration(len(batches)*1000)})
 	}
 	// Point reads of the RF2 import's documents, 8 clients.
+	cpu0 := clusterCPU(c)
 	tput, p50, p99 := latencies(b, 8, 20000, func(i int) error {
 		code, err := bc.do("GET", fmt.Sprintf("/_api/document/imp_rf2/k%d_%d", i%100, (i*7)%1000), nil)
 		if err == nil && code != 200 {
@@ -143,7 +171,7 @@ func BenchmarkDataPlane(b *testing.B) {
 		}
 		return err
 	})
-	rows = append(rows, row{"point reads, RF2, 8 clients", tput, p50, p99, "reads/s"})
+	rows = append(rows, row{"point reads, RF2, 8 clients", tput, p50, p99, "reads/s", (clusterCPU(c) - cpu0) / 20000})
 
 	// Resync: a 1-shard RF2 collection of 200,000 documents.
 	body, _ := json.Marshal(map[string]any{"name": "rs", "numberOfShards": 1, "replicationFactor": 2})
@@ -204,13 +232,14 @@ func BenchmarkDataPlane(b *testing.B) {
 		rep  shardapi.ResyncReport
 	}{{"full resync (200,000 documents, empty follower)", full}, {"incremental resync (10,000 of 200,000 changed)", inc}} {
 		rows = append(rows, row{fmt.Sprintf("%s, method %s, %d moved in %.2fs", r.name, r.rep.Method, r.rep.Documents, r.rep.Seconds),
-			float64(r.rep.Documents) / r.rep.Seconds, 0, 0, "docs/s"})
+			float64(r.rep.Documents) / r.rep.Seconds, 0, 0, "docs/s", 0})
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return false })
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "\n| measurement | throughput | p50 | p99 |\n|---|---|---|---|\n")
+	fmt.Fprintf(&out, "\n| measurement | throughput | p50 | p99 | cluster CPU per op |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&out, "| %s | %.0f %s | %v | %v |\n", r.name, r.perSec, r.unit, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
+		fmt.Fprintf(&out, "| %s | %.0f %s | %v | %v | %v |\n", r.name, r.perSec, r.unit, r.p50.Round(10*time.Microsecond),
+			r.p99.Round(10*time.Microsecond), r.cpuPerOp.Round(time.Microsecond))
 	}
 	fmt.Fprintf(&out, "\nRF2/RF1 insert throughput: 1 client %.2f, 8 clients %.2f\n", rows[2].perSec/rows[0].perSec, rows[3].perSec/rows[1].perSec)
 	fmt.Print(out.String())
