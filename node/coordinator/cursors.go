@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/arangomesos/arangomesos/node/arangohttp"
-	"github.com/arangomesos/arangomesos/node/cluster"
 	"github.com/arangomesos/arangomesos/node/shardapi"
 )
 
@@ -281,5 +280,3 @@ func (s *Server) runQuery(ctx context.Context, db string, req cursorRequest) ([]
 	}
 	return out, scanned, nil
 }
-
-var _ = cluster.SystemDatabase

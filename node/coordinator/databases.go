@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"context"
 	"net/http"
 	"sort"
 	"strconv"
@@ -162,5 +161,3 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool 
 	}
 	return true
 }
-
-var _ = context.Background

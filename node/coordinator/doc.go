@@ -9,8 +9,9 @@
 // One concept per file: routing.go (/_db/{db}/ prefix, databases known),
 // auth.go (basic auth, JWTs, /_open/auth), databases.go, collections.go,
 // placement.go (shards onto DBServers), documents.go (single and batch
-// CRUD), dispatch.go (to shard leaders, with retries), importer.go,
-// cursors.go, indexes.go, ids.go (ids and keys), metrics.go.
+// CRUD), dispatch.go (to shard leaders, with retries), coalesce.go
+// (concurrent writes to one shard share a request), importer.go,
+// cursors.go, indexes.go, ids.go (ids and keys), metrics.go, routes.go.
 //
 // Other packages add routes with Server.Register (the cluster admin
 // endpoints of node/supervision live there) and read the Agency through

@@ -2,7 +2,6 @@ package dbserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -112,5 +111,3 @@ func (sh *shard) currentIndexes() []cluster.Index {
 func inCurrent(cs cluster.CurrentShard, server string) bool {
 	return slices.Contains(cs.Servers, server)
 }
-
-var _ = json.Marshal

@@ -19,12 +19,6 @@ import (
 	"github.com/arangomesos/arangomesos/node/shardapi"
 )
 
-// Errors of the DBServer.
-var (
-	// ErrDraining: the server is shutting down and takes no new writes.
-	ErrDraining = errors.New("dbserver: shutting down")
-)
-
 // ShardQuery is the DBServer's part of an AQL query (see node/aql): which
 // documents match, in which order, and how many of them to return.
 type ShardQuery interface {
@@ -114,7 +108,6 @@ type Server struct {
 
 	draining atomic.Bool
 	inflight sync.WaitGroup
-	done     chan struct{}
 }
 
 // Start registers the DBServer and starts following the Plan. It fails
@@ -125,7 +118,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, id: cfg.ID, log: cfg.Log, ctx: sctx, cancel: cancel, agency: cfg.Agency,
 		view: cluster.NewView(cfg.Cache), shards: map[string]*shard{}, dbsDone: map[string]bool{},
-		busy: map[string]bool{}, done: make(chan struct{})}
+		busy: map[string]bool{}}
 	s.repl = shardapi.NewClient(cfg.Tokens, cfg.ReplicationTimeout)
 	s.sync = shardapi.NewClient(cfg.Tokens, 60*time.Second)
 	s.metrics = newMetrics(s)
