@@ -97,6 +97,12 @@ func DecodeObject(data []byte) (map[string]any, error) {
 // boolean "exclusiveMinimum") as draft 2020-12; the in-memory copy is told
 // draft 4 instead. Formats (e.g. "uri") are asserted.
 func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
+	return CompileSchemaAt(name, data, "")
+}
+
+// CompileSchemaAt is CompileSchema for the subschema at a JSON pointer, e.g.
+// "/definitions/v40Package".
+func CompileSchemaAt(name string, data []byte, pointer string) (*jsonschema.Schema, error) {
 	doc, err := DecodeObject(data)
 	if err != nil {
 		return nil, err
@@ -110,6 +116,9 @@ func CompileSchema(name string, data []byte) (*jsonschema.Schema, error) {
 	url := "mem:///" + name
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, err
+	}
+	if pointer != "" {
+		url += "#" + pointer
 	}
 	return c.Compile(url)
 }
