@@ -42,6 +42,7 @@ func runPackage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&cfg.App, "app", "marathon/arangomesos.json", "the Marathon app definition")
 		fs.BoolVar(&cfg.Update, "update", false, "replace the definition of an existing app")
 		fs.DurationVar(&cfg.Wait, "wait", 20*time.Minute, "wait this long for the scheduler to be healthy (0: do not wait)")
+		fs.DurationVar(&cfg.Poll, "poll", 2*time.Second, "interval between status requests")
 		if err := cli.Parse(fs, args); err != nil {
 			return err
 		}
@@ -57,6 +58,7 @@ func runPackage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.StringVar(&cfg.TokenFile, "token-file", "", "file with the bearer token")
 		fs.BoolVar(&cfg.SkipUninstall, "skip-uninstall", false, "delete the app without uninstalling: leaves reservations, volumes and state behind")
 		fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "how long the uninstall and the delete may take")
+		fs.DurationVar(&cfg.Poll, "poll", 2*time.Second, "interval between status requests")
 		if err := cli.Parse(fs, args); err != nil {
 			return err
 		}

@@ -90,6 +90,8 @@ type DeployConfig struct {
 	// Wait is how long to wait for the scheduler to be healthy; 0 returns
 	// after Marathon accepted the app.
 	Wait time.Duration
+	// Poll is the interval between status requests (default 2 s).
+	Poll time.Duration
 }
 
 // Deploy posts the app to Marathon and waits for the scheduler.
@@ -101,7 +103,7 @@ func Deploy(ctx context.Context, cfg DeployConfig, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	m := &Marathon{URL: cfg.Marathon, Authorization: cfg.Authorization, Log: stderr}
+	m := &Marathon{URL: cfg.Marathon, Authorization: cfg.Authorization, Log: stderr, Poll: cfg.Poll}
 	url, err := m.Deploy(ctx, b, cfg.Update, cfg.Wait)
 	if err != nil {
 		return err
@@ -125,6 +127,8 @@ type RemoveConfig struct {
 	// reservations, volumes and the ZooKeeper state stay behind.
 	SkipUninstall bool
 	Timeout       time.Duration
+	// Poll is the interval between status requests (default 2 s).
+	Poll time.Duration
 }
 
 // Remove uninstalls the cluster through the scheduler (POST /v1/uninstall,
@@ -133,7 +137,7 @@ func Remove(ctx context.Context, cfg RemoveConfig, stdout, stderr io.Writer) err
 	if cfg.Marathon == "" {
 		return errors.New("the Marathon URL is required")
 	}
-	m := &Marathon{URL: cfg.Marathon, Authorization: cfg.Authorization, Log: stderr}
+	m := &Marathon{URL: cfg.Marathon, Authorization: cfg.Authorization, Log: stderr, Poll: cfg.Poll}
 	if !cfg.SkipUninstall {
 		token := cfg.Token
 		if cfg.TokenFile != "" {
@@ -152,7 +156,7 @@ func Remove(ctx context.Context, cfg RemoveConfig, stdout, stderr io.Writer) err
 		} else if sched, err = SchedulerBase(sched); err != nil {
 			return err
 		}
-		u := &Uninstaller{SchedulerURL: sched, Token: token, Log: stderr}
+		u := &Uninstaller{SchedulerURL: sched, Token: token, Log: stderr, Poll: cfg.Poll}
 		if err := u.Run(ctx, cfg.Timeout); err != nil {
 			return fmt.Errorf("uninstall: %w; the Marathon app is left in place so that the scheduler can finish", err)
 		}
