@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -192,4 +193,17 @@ func (c *Config) Validate() error {
 		return bad("--master is required")
 	}
 	return nil
+}
+
+// LogLevel maps a --log-level value to slog's level.
+func LogLevel(s string) slog.Level {
+	switch strings.ToLower(s) {
+	case "debug", "trace":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }

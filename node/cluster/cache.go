@@ -23,9 +23,10 @@ type Cache struct {
 	// PollTimeout is how long one long poll waits (default 30 s).
 	PollTimeout time.Duration
 
-	mu      sync.RWMutex
-	tree    map[string]any
-	index   uint64
+	mu          sync.RWMutex
+	tree        map[string]any
+	index       uint64
+	lastContact time.Time
 	changed chan struct{}
 	ready   chan struct{}
 }
@@ -66,6 +67,9 @@ func (c *Cache) Run(ctx context.Context) {
 		}
 		backoff = 50 * time.Millisecond
 		c.apply(res)
+		c.mu.Lock()
+		c.lastContact = time.Now()
+		c.mu.Unlock()
 	}
 }
 
@@ -111,6 +115,14 @@ func (c *Cache) apply(res PollResult) {
 			close(c.ready)
 		}
 	}
+}
+
+// LastContact is when the cache last got an answer from the Agency; a
+// healthy Agency answers at least every PollTimeout.
+func (c *Cache) LastContact() time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.lastContact
 }
 
 // Ready is closed once the cache holds the Agency's tree.

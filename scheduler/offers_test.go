@@ -1,0 +1,356 @@
+package scheduler
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/arangomesos/arangomesos/executor/spec"
+	"github.com/arangomesos/arangomesos/node/cluster"
+)
+
+var now = time.Unix(1_800_000_000, 0)
+
+func testConfig() Config {
+	c := DefaultConfig()
+	return c
+}
+
+func newTestState(t *testing.T, cfg Config) *State {
+	t.Helper()
+	st, err := NewState(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// offer builds an offer of unreserved resources on host (agent id host-id).
+func offer(host string, firstPort uint64, extra ...mesos.Resource) mesos.Offer {
+	t := mesos.RANGES
+	res := []mesos.Resource{scalarRes("cpus", 4), scalarRes("mem", 8192), scalarRes("disk", 20480),
+		{Name: "ports", Type: &t, Ranges: &mesos.Value_Ranges{Range: []mesos.Value_Range{{Begin: firstPort, End: firstPort + 999}}}}}
+	for i := range res {
+		res[i].Role = strp("*")
+	}
+	return mesos.Offer{ID: mesos.OfferID{Value: "o-" + host}, AgentID: mesos.AgentID{Value: host + "-id"},
+		Hostname: host, Resources: append(res, extra...)}
+}
+
+func opTypes(p OfferPlan) string {
+	var s []string
+	for _, op := range p.Ops {
+		s = append(s, op.Type.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func launched(t *testing.T, p OfferPlan) []mesos.TaskInfo {
+	t.Helper()
+	var out []mesos.TaskInfo
+	for _, op := range p.Ops {
+		if op.Launch != nil {
+			out = append(out, op.Launch.TaskInfos...)
+		}
+	}
+	return out
+}
+
+func TestNewAgencyWaitsForEnoughHostsThenPlacesAllAgents(t *testing.T) {
+	cfg := testConfig()
+	st := newTestState(t, cfg)
+	Decide(st, World{Now: now, Config: cfg})
+	tf := TaskFactory{Config: cfg, ArtifactURL: "http://s/v1/artifacts/arangomesos"}
+	plans, waiting := MatchOffers(st, []mesos.Offer{offer("h1", 31000), offer("h2", 32000)}, World{Now: now, Config: cfg}, tf)
+	for _, p := range plans {
+		if !p.Hold || len(p.Ops) != 0 {
+			t.Fatalf("with 2 hosts for 3 agents the offers are held, nothing launched: %+v", p)
+		}
+	}
+	if !strings.Contains(waiting["agent-1"], "3 hosts") {
+		t.Fatalf("waiting: %v", waiting)
+	}
+	if !strings.Contains(waiting["dbserver-1"], "Agency") {
+		t.Fatalf("DBServers must wait for the Agency: %v", waiting)
+	}
+	plans, _ = MatchOffers(st, []mesos.Offer{offer("h1", 31000), offer("h2", 32000), offer("h3", 33000)}, World{Now: now, Config: cfg}, tf)
+	hosts := map[string]bool{}
+	for _, p := range plans {
+		if opTypes(p) != "RESERVE,CREATE,LAUNCH" {
+			t.Fatalf("agent ops on %s: %s", p.Offer.Hostname, opTypes(p))
+		}
+		ti := launched(t, p)[0]
+		sp, err := spec.Decode(ti.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sp.AgencyEndpoints) != 3 || sp.AgencySize != 3 || sp.Role != "AGENT" {
+			t.Fatalf("agent spec: %+v", sp)
+		}
+		hosts[p.Offer.Hostname] = true
+	}
+	if len(hosts) != 3 {
+		t.Fatal("agents must be on three hosts")
+	}
+	for _, m := range st.Sorted(cluster.RoleAgent) {
+		if m.Phase != PhaseLaunched || m.PersistenceID == "" || m.Port == 0 {
+			t.Fatalf("agent after launch: %+v", m)
+		}
+	}
+}
+
+// deployed returns a state whose agents run on h1..h3 with reservations.
+func deployed(t *testing.T, cfg Config) (*State, TaskFactory) {
+	st := newTestState(t, cfg)
+	Decide(st, World{Now: now, Config: cfg})
+	tf := TaskFactory{Config: cfg, ArtifactURL: "http://s/a"}
+	MatchOffers(st, []mesos.Offer{offer("h1", 31000), offer("h2", 32000), offer("h3", 33000)}, World{Now: now, Config: cfg}, tf)
+	for _, m := range st.Sorted(cluster.RoleAgent) {
+		ApplyStatus(st, Status{TaskID: m.TaskID, State: "TASK_RUNNING", AgentID: m.AgentID}, now)
+	}
+	return st, tf
+}
+
+func TestDBServersAndCoordinatorsOnceTheAgencyIsUp(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	up := World{Now: now, Config: cfg, Agency: AgencyView{Up: true}}
+	plans, waiting := MatchOffers(st, []mesos.Offer{offer("h1", 31100), offer("h2", 32100), offer("h3", 33100)}, up, tf)
+	dbHosts, crdnHosts := map[string]bool{}, map[string]bool{}
+	for _, p := range plans {
+		for _, ti := range launched(t, p) {
+			sp, _ := spec.Decode(ti.Data)
+			switch sp.Role {
+			case "DBSERVER":
+				dbHosts[p.Offer.Hostname] = true
+			case "COORDINATOR":
+				crdnHosts[p.Offer.Hostname] = true
+				if sp.RootPassword == "" {
+					t.Fatal("coordinators need the root password")
+				}
+			}
+		}
+	}
+	if len(dbHosts) != 3 || len(crdnHosts) != 2 || len(waiting) != 0 {
+		t.Fatalf("dbservers on %v, coordinators on %v, waiting %v", dbHosts, crdnHosts, waiting)
+	}
+}
+
+// reservedOffer is the offer of host with the member's reservation in it.
+func reservedOffer(cfg Config, m *Member, host string) mesos.Offer {
+	o := offer(host, 35000)
+	need := cfg.DBServerRes
+	if m.Role == cluster.RoleAgent {
+		need = cfg.AgentRes
+	}
+	o.Resources = append(o.Resources,
+		reserved(cfg, m, scalarRes("cpus", need.CPUs+cfg.ExecutorRes.CPUs)),
+		reserved(cfg, m, scalarRes("mem", need.Mem+cfg.ExecutorRes.Mem)),
+		reserved(cfg, m, portRes(uint64(m.Port))),
+		volume(cfg, m, need.Disk))
+	return o
+}
+
+func TestRelaunchOnOwnReservationAfterRebootWithNewAgentID(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	a := st.Members["agent-2"]
+	oldPort, oldTask := a.Port, a.TaskID
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_FAILED", Reason: "REASON_EXECUTOR_TERMINATED"}, now)
+	Decide(st, World{Now: now.Add(2 * time.Second), Config: cfg})
+	if a.Phase != PhasePending || a.Restarts != 1 {
+		t.Fatalf("after backoff the member is pending: %+v", a)
+	}
+	// An offer from another host without its reservation does not launch it.
+	plans, waiting := MatchOffers(st, []mesos.Offer{offer("h9", 39000)}, World{Now: now, Config: cfg}, tf)
+	if len(plans[0].Ops) != 0 || !strings.Contains(waiting["agent-2"], "reserved resources") {
+		t.Fatalf("ops %s waiting %v", opTypes(plans[0]), waiting)
+	}
+	// Its host comes back with a new agent id (reboot): found by persistence id.
+	o := reservedOffer(cfg, a, a.Hostname)
+	o.AgentID = mesos.AgentID{Value: "rebooted-id"}
+	plans, _ = MatchOffers(st, []mesos.Offer{o}, World{Now: now, Config: cfg}, tf)
+	if opTypes(plans[0]) != "LAUNCH" {
+		t.Fatalf("relaunch ops: %s", opTypes(plans[0]))
+	}
+	ti := launched(t, plans[0])[0]
+	sp, _ := spec.Decode(ti.Data)
+	if a.Port != oldPort || sp.Port != oldPort || a.AgentID != "rebooted-id" || a.TaskID == oldTask || sp.ServerID != a.ServerID {
+		t.Fatalf("relaunched %+v spec %+v", a, sp)
+	}
+}
+
+func TestRetiredReservationIsReleased(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	a := st.Members["agent-3"]
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_KILLED"}, now)
+	old := *a
+	if err := st.Retire(a, "test", true); err != nil {
+		t.Fatal(err)
+	}
+	plans, _ := MatchOffers(st, []mesos.Offer{reservedOffer(cfg, &old, old.Hostname)}, World{Now: now, Config: cfg}, tf)
+	if got := opTypes(plans[0]); !strings.HasPrefix(got, "DESTROY,UNRESERVE") {
+		t.Fatalf("ops %s", got)
+	}
+	if st.Retired[0].Reserved {
+		t.Fatal("retired incarnation still marked reserved")
+	}
+}
+
+func TestUniqueHostPerRole(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	up := World{Now: now, Config: cfg, Agency: AgencyView{Up: true}}
+	plans, waiting := MatchOffers(st, []mesos.Offer{offer("h1", 31100)}, up, tf)
+	roles := map[string]int{}
+	for _, ti := range launched(t, plans[0]) {
+		sp, _ := spec.Decode(ti.Data)
+		roles[sp.Role]++
+	}
+	if roles["DBSERVER"] != 1 || roles["COORDINATOR"] != 1 || waiting["dbserver-2"] == "" {
+		t.Fatalf("one of each role per host: %v, waiting %v", roles, waiting)
+	}
+}
+
+func TestBackoffGrowsAndResetsAfterAStableRun(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	a := st.Members["agent-1"]
+	at := now
+	var waits []time.Duration
+	for i := 0; i < 5; i++ {
+		ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_RUNNING"}, at)
+		at = at.Add(time.Second)
+		ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_FAILED"}, at)
+		waits = append(waits, a.BackoffUntil.Sub(at))
+		a.Phase, a.TaskID = PhaseLaunched, fmt.Sprintf("t%d", i)
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] <= waits[i-1] {
+			t.Fatalf("backoff must grow for a crash loop: %v", waits)
+		}
+	}
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_RUNNING"}, at)
+	at = at.Add(10 * time.Minute)
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_FAILED"}, at)
+	if a.BackoffUntil.Sub(at) != backoffMin {
+		t.Fatalf("after a stable run the backoff starts over: %v", a.BackoffUntil.Sub(at))
+	}
+}
+
+func TestUnreachableHostIsReplacedAfterTheTimeout(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	a := st.Members["agent-2"]
+	old := a.ServerID
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_UNREACHABLE"}, now)
+	Decide(st, World{Now: now.Add(cfg.ReplaceTimeout - time.Second), Config: cfg})
+	if a.ServerID != old || a.Phase != PhaseLost {
+		t.Fatal("replaced before the replace timeout")
+	}
+	// The host comes back in time: nothing is replaced.
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_RUNNING"}, now.Add(time.Minute))
+	if a.Phase != PhaseLaunched {
+		t.Fatalf("phase %s", a.Phase)
+	}
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_UNREACHABLE"}, now.Add(2*time.Minute))
+	_, ev := Decide(st, World{Now: now.Add(2*time.Minute + cfg.ReplaceTimeout), Config: cfg})
+	if a.ServerID == old || a.Phase != PhasePending || a.PersistenceID != "" || len(st.Retired) != 1 || st.Retired[0].ServerID != old {
+		t.Fatalf("not replaced: %+v retired %v", a, st.Retired)
+	}
+	if len(ev) == 0 || ev[0].Kind != EventReplace {
+		t.Fatalf("events %v", ev)
+	}
+	// The retired agent leaves the Agency.
+	acts, _ := Decide(st, World{Now: now.Add(3 * cfg.ReplaceTimeout), Config: cfg,
+		Agency: AgencyView{Up: true, Pool: map[string]string{old: "x"}}})
+	if !hasAction(acts, ActAgencyLeave, old) {
+		t.Fatalf("actions %+v", acts)
+	}
+}
+
+func hasAction(acts []Action, kind, server string) bool {
+	for _, a := range acts {
+		if a.Kind == kind && (server == "" || a.ServerID == server || (a.Member != nil && a.Member.ServerID == server)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestHungProcessIsKilledOnce(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	d := st.Members["agent-1"]
+	failed := World{Now: now.Add(time.Minute), Config: cfg, Agency: AgencyView{Up: true, Health: map[string]cluster.HealthRecord{
+		d.ServerID: {Status: cluster.StatusFailed}}}}
+	acts, _ := Decide(st, failed)
+	if !hasAction(acts, ActKill, d.ServerID) {
+		t.Fatalf("no kill: %+v", acts)
+	}
+	failed.Now = failed.Now.Add(time.Second)
+	if acts, _ = Decide(st, failed); hasAction(acts, ActKill, d.ServerID) {
+		t.Fatal("kill repeated at once")
+	}
+	failed.Now = failed.Now.Add(killRepeat)
+	if acts, _ = Decide(st, failed); !hasAction(acts, ActKill, d.ServerID) {
+		t.Fatal("kill not repeated after it had no effect")
+	}
+}
+
+func TestScaleAndRetiredCleanup(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	st.TargetsInAgency = true
+	four, one := 4, 1
+	c2 := st.Members["coordinator-2"]
+	c2.TaskID, c2.TaskState, c2.Phase = "c2-task", "TASK_RUNNING", PhaseLaunched
+	w := World{Now: now, Config: cfg, Agency: AgencyView{Up: true, NumDBServers: &four, NumCoordinators: &one,
+		Health: map[string]cluster.HealthRecord{c2.ServerID: {Status: cluster.StatusGood}}}}
+	acts, _ := Decide(st, w)
+	if len(st.Sorted(cluster.RoleDBServer)) != 4 || len(st.Sorted(cluster.RoleCoordinator)) != 1 || len(st.Retired) != 1 {
+		t.Fatalf("dbservers %d coordinators %d retired %d", len(st.Sorted(cluster.RoleDBServer)), len(st.Sorted(cluster.RoleCoordinator)), len(st.Retired))
+	}
+	if !hasAction(acts, ActKill, c2.ServerID) {
+		t.Fatalf("the coordinator scaled away must be stopped: %+v", acts)
+	}
+	// A cleaned-out DBServer leaves; then its server is removed once it stopped.
+	victim := st.Members["dbserver-2"]
+	w.Agency.Health[victim.ServerID] = cluster.HealthRecord{Status: cluster.StatusGood}
+	w.Agency.Cleaned = []string{victim.ServerID}
+	Decide(st, w)
+	if st.Members["dbserver-2"] != nil {
+		t.Fatal("cleaned-out DBServer still a member")
+	}
+	w.Agency.Cleaned = nil
+	w.Agency.Health[victim.ServerID] = cluster.HealthRecord{Status: cluster.StatusFailed}
+	acts, _ = Decide(st, w)
+	if !hasAction(acts, ActRemoveServer, victim.ServerID) {
+		t.Fatalf("actions %+v", acts)
+	}
+	for _, r := range st.Retired {
+		r.RemovedFromCluster = true
+	}
+	ApplyStatus(st, Status{TaskID: "c2-task", State: "TASK_KILLED"}, now)
+	Decide(st, w)
+	if len(st.Retired) != 0 {
+		t.Fatalf("retired incarnations without task, reservation or cluster entry must be forgotten: %v", st.Retired)
+	}
+}
+
+func TestTargetsArePublishedOnce(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	acts, _ := Decide(st, World{Now: now, Config: cfg, Agency: AgencyView{Up: true}})
+	if !hasAction(acts, ActWriteTargets, "") {
+		t.Fatalf("actions %+v", acts)
+	}
+	st.TargetsInAgency = true
+	if acts, _ = Decide(st, World{Now: now, Config: cfg, Agency: AgencyView{Up: true}}); hasAction(acts, ActWriteTargets, "") {
+		t.Fatal("targets written twice")
+	}
+}
