@@ -25,8 +25,10 @@ test: test-deps lint unit fuzz
 test-deps:
 	./scripts/install-test-deps.sh
 
+# Tests that need ZooKeeper or Chromium fail (not skip) when they are
+# missing, so CI never passes without them.
 unit:
-	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(PKGS)
+	ARANGOMESOS_REQUIRE_ZOOKEEPER=1 ARANGOMESOS_REQUIRE_CHROMIUM=1 $(GO) test -timeout $(TEST_TIMEOUT) -count=1 $(PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -450,3 +450,17 @@ func decodeBody(c echo.Context, v any) error {
 	}
 	return nil
 }
+
+// APIToken returns the bearer token of the /v1 API.
+func (s *Scheduler) APIToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.APIToken
+}
+
+// RootPassword returns the database's root password.
+func (s *Scheduler) RootPassword() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.RootPassword
+}

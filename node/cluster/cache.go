@@ -27,8 +27,8 @@ type Cache struct {
 	tree        map[string]any
 	index       uint64
 	lastContact time.Time
-	changed chan struct{}
-	ready   chan struct{}
+	changed     chan struct{}
+	ready       chan struct{}
 }
 
 // NewCache returns a cache fed by client; call Run to start it.
