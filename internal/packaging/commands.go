@@ -94,7 +94,7 @@ type DeployConfig struct {
 	Poll time.Duration
 }
 
-// Deploy posts the app to Marathon and waits for the scheduler.
+// Deploy posts the app to Marathon and waits until the cluster serves.
 func Deploy(ctx context.Context, cfg DeployConfig, stdout, stderr io.Writer) error {
 	if cfg.Marathon == "" {
 		return errors.New("the Marathon URL is required")
@@ -109,7 +109,7 @@ func Deploy(ctx context.Context, cfg DeployConfig, stdout, stderr io.Writer) err
 		return err
 	}
 	if url != "" {
-		fmt.Fprintf(stdout, "scheduler healthy at %s (web UI: %s/, coordinators: %s/v1/endpoints)\n", url, url, url)
+		fmt.Fprintf(stdout, "the cluster serves; scheduler at %s (web UI: %s/, coordinators: %s/v1/endpoints)\n", url, url, url)
 	}
 	return nil
 }

@@ -199,7 +199,56 @@ func (m *Marathon) Deploy(ctx context.Context, appJSON []byte, update bool, wait
 	if wait <= 0 {
 		return "", nil
 	}
-	return m.WaitHealthy(ctx, app.ID, wait)
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	url, err := m.WaitHealthy(ctx, app.ID, wait)
+	if err != nil {
+		return "", err
+	}
+	m.logf("Marathon reports the scheduler healthy at %s; waiting for the cluster to serve", url)
+	return url, m.WaitServing(ctx, url, wait)
+}
+
+// WaitServing waits until the scheduler's GET /v1/health answers 200: the
+// whole cluster runs and serves. Marathon's health check passes earlier:
+// a Mesos HTTP check takes every 2xx and 3xx as healthy, and the scheduler
+// answers 202 while it deploys.
+func (m *Marathon) WaitServing(ctx context.Context, schedulerURL string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		now := ""
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, schedulerURL+"/v1/health", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := m.client().Do(req)
+		if err != nil {
+			now = err.Error()
+		} else {
+			var h struct {
+				Status string `json:"status"`
+				Reason string `json:"reason"`
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			_ = json.Unmarshal(b, &h)
+			now = fmt.Sprintf("HTTP %d %s: %s", resp.StatusCode, h.Status, h.Reason)
+		}
+		if now != last {
+			m.logf("health: %s", now)
+			last = now
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the cluster does not serve after %v (%s)", timeout, last)
+		case <-time.After(m.poll()):
+		}
+	}
 }
 
 // WaitHealthy waits until the app has no deployment in progress and a

@@ -92,15 +92,17 @@ func nonDefaultOptions2(t *testing.T) string {
 }
 
 // stubScheduler answers /v1/health and /v1/uninstall as the scheduler's API
-// contract says, to test the scripts' side of it: health 200; uninstall needs
+// contract says, to test the scripts' side of it: health 202 (deploying),
+// then 200; uninstall needs
 // the bearer token, POST starts it, GET reports done after a few polls.
 type stubScheduler struct {
-	srv   *httptest.Server
-	token string
-	mu    sync.Mutex
-	posts int
-	gets  int
-	calls []string
+	srv    *httptest.Server
+	token  string
+	mu     sync.Mutex
+	posts  int
+	gets   int
+	health int
+	calls  []string
 }
 
 func newStubScheduler(t *testing.T, token string) *stubScheduler {
@@ -110,7 +112,13 @@ func newStubScheduler(t *testing.T, token string) *stubScheduler {
 		defer s.mu.Unlock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path)
 		if r.URL.Path == "/v1/health" {
-			w.WriteHeader(200)
+			// Deploying (202, healthy for Mesos) a few times, then serving.
+			s.health++
+			if s.health < 4 {
+				writeJSON(w, 202, map[string]string{"status": "deploying", "reason": "launching agent-1"})
+				return
+			}
+			writeJSON(w, 200, map[string]string{"status": "healthy"})
 			return
 		}
 		if r.URL.Path != "/v1/uninstall" {
@@ -160,8 +168,8 @@ func TestDeployAndRemoveScripts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(out, "scheduler healthy at "+sched.srv.URL) {
-		t.Errorf("deploy output %q", out)
+	if !strings.Contains(out, "the cluster serves; scheduler at "+sched.srv.URL) || !strings.Contains(stderr, "HTTP 202 deploying") {
+		t.Errorf("deploy output %q, log %q", out, stderr)
 	}
 	if a := m.app("/arangomesos"); a == nil || a.version != 1 {
 		t.Fatalf("app not created: %v", m.Calls())

@@ -69,13 +69,27 @@ func TestCmdStartsTheSchedulerAsMarathonWould(t *testing.T) {
 	for name, c := range map[string]struct {
 		options string
 		secrets map[string]string
+		// plain are environment values added to the app, as a plain
+		// Marathon user without a secret store does.
+		plain map[string]string
+		// want are the contents of the framework secret, API token and
+		// root password files ("" for none).
+		want [3]string
 	}{
-		"dcos defaults":   {options: `{}`},
-		"sandbox state":   {options: `{"service":{"zookeeper":"","mesos_master":"http://127.0.0.1:5050"}}`},
-		"all the secrets": {options: string(readFile(t, nonDefaultOptions)), secrets: map[string]string{"orders-db/mesos-secret": "m3sos s3cret", "orders-db/api-token": "tok-123", "orders-db/root-password": "r00t"}},
+		"dcos defaults": {options: `{}`},
+		"sandbox state": {options: `{"service":{"zookeeper":"","mesos_master":"http://127.0.0.1:5050"}}`},
+		"all the secrets": {options: string(readFile(t, nonDefaultOptions)),
+			secrets: map[string]string{"orders-db/mesos-secret": "m3sos s3cret", "orders-db/api-token": "tok-123", "orders-db/root-password": "r00t"},
+			want:    [3]string{"m3sos s3cret", "tok-123", "r00t"}},
+		"plain environment": {options: string(readFile(t, plainOptions)),
+			plain: map[string]string{"API_TOKEN": "plain-token", "ROOT_PASSWORD": "plain root"},
+			want:  [3]string{"", "plain-token", "plain root"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			app := renderWithBinary(t, []byte(c.options), binURL)
+			for k, v := range c.plain {
+				app.Env[k] = EnvValue{Value: v}
+			}
 			task, err := launchTask(t, app, c.secrets, "scheduler")
 			if err != nil {
 				t.Fatal(err)
@@ -116,12 +130,11 @@ func TestCmdStartsTheSchedulerAsMarathonWould(t *testing.T) {
 					t.Errorf("%s is still in the scheduler's environment", k)
 				}
 			}
-			files := map[string]string{cfg.SecretFile: c.secrets["orders-db/mesos-secret"], cfg.AuthTokenFile: c.secrets["orders-db/api-token"],
-				cfg.RootPasswordFile: c.secrets["orders-db/root-password"]}
-			for file, want := range files {
-				if file == "" {
-					if want != "" {
-						t.Errorf("a secret is not passed on (%q)", want)
+			for i, file := range []string{cfg.SecretFile, cfg.AuthTokenFile, cfg.RootPasswordFile} {
+				want := c.want[i]
+				if file == "" || want == "" {
+					if file != "" || want != "" {
+						t.Errorf("secret %d: file %q, want content %q", i, file, want)
 					}
 					continue
 				}
