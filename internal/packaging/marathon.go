@@ -352,6 +352,10 @@ type Uninstaller struct {
 	Client *http.Client
 	Log    io.Writer
 	Poll   time.Duration
+	// Unreachable is how long the scheduler may stop answering during the
+	// uninstall before Run gives up (default 30 s): a scheduler that went
+	// away before it reported done may have left everything behind.
+	Unreachable time.Duration
 }
 
 // UninstallStatus is the answer of GET /v1/uninstall.
@@ -413,7 +417,12 @@ func (u *Uninstaller) Run(ctx context.Context, timeout time.Duration) error {
 	if poll <= 0 {
 		poll = 2 * time.Second
 	}
-	var last string
+	unreachable := u.Unreachable
+	if unreachable <= 0 {
+		unreachable = 30 * time.Second
+	}
+	var last, answer string
+	lastAnswer := time.Now()
 	for {
 		st, err := u.call(ctx, http.MethodGet)
 		if err == nil && st.Done {
@@ -423,6 +432,14 @@ func (u *Uninstaller) Run(ctx context.Context, timeout time.Duration) error {
 		now := strings.TrimSpace(string(st.Raw))
 		if err != nil {
 			now = err.Error()
+			var netErr net.Error
+			if errors.As(err, &netErr) {
+				if time.Since(lastAnswer) > unreachable {
+					return fmt.Errorf("the scheduler stopped answering (%v) before it reported the uninstall done; its last answer: %s", err, answer)
+				}
+			}
+		} else {
+			lastAnswer, answer = time.Now(), now
 		}
 		if now != last {
 			logf("uninstalling: %s", now)
