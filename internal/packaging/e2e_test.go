@@ -16,6 +16,7 @@ import (
 
 	"github.com/arangomesos/arangomesos/internal/testharness"
 	"github.com/arangomesos/arangomesos/mesoslocal"
+	"github.com/go-zookeeper/zk"
 )
 
 // The whole package, end to end: the Universe template rendered with a
@@ -204,12 +205,19 @@ func requireCommands(t *testing.T, bin string, want map[string]string) {
 // scheduler, started from the rendered app as Marathon starts it, accepts its
 // environment, listens on PORT0, passes Marathon's health check (a Mesos
 // HTTP check: any 2xx), registers its framework with the master under the
-// service name, serves its own binary to the tasks at the advertised URL, and
-// takes the API token from the secret store. Then remove-marathon.sh
-// uninstalls it through the scheduler and deletes the app.
+// service name, keeps its state where the package says (the sandbox, or
+// ZooKeeper at /dcos-service-<name> as on DC/OS), serves its own binary to
+// the tasks at the advertised URL, and takes the API token from the secret
+// store. Then remove-marathon.sh uninstalls it through the scheduler and
+// deletes the app, and the state is gone.
 func TestRealSchedulerStartsFromTheApp(t *testing.T) {
 	bin := testharness.Binary(t)
 	requireCommands(t, bin, map[string]string{"scheduler": "the scheduler (issues 7 and 8)"})
+	t.Run("sandbox state", func(t *testing.T) { testRealScheduler(t, bin, "") })
+	t.Run("zookeeper state", func(t *testing.T) { testRealScheduler(t, bin, testharness.StartZooKeeper(t)) })
+}
+
+func testRealScheduler(t *testing.T, bin, zkAddr string) {
 	ctx := testharness.Context(t, 4*time.Minute)
 	work := t.TempDir()
 	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
@@ -225,7 +233,8 @@ func TestRealSchedulerStartsFromTheApp(t *testing.T) {
 	})
 	p := loadPackage(t)
 	p.Resource["assets"].(map[string]any)["uris"].(map[string]any)["arangomesos-linux-amd64"] = serveFile(t, bin)
-	out, err := p.RenderOptions([]byte(fmt.Sprintf(`{"service": {"name": "sched-only", "mesos_master": %q, "zookeeper": "", "api_token_secret": "t/token"}}`, mc.MasterURL())))
+	out, err := p.RenderOptions([]byte(fmt.Sprintf(`{"service": {"name": "sched-only", "mesos_master": %q, "zookeeper": %q, "api_token_secret": "t/token"}}`,
+		mc.MasterURL(), zkAddr)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,12 +277,39 @@ func TestRealSchedulerStartsFromTheApp(t *testing.T) {
 	if fi, err := os.Stat(bin); err != nil || resp.StatusCode != 200 || n != fi.Size() {
 		t.Errorf("artifact: HTTP %d, %d bytes, want the binary (%v)", resp.StatusCode, n, err)
 	}
+	// The state: a file under the sandbox, or znodes under
+	// /dcos-service-<name>.
+	stateExists := func() bool {
+		if zkAddr == "" {
+			_, err := os.Stat(filepath.Join(a.task.sandbox, "state"))
+			return err == nil
+		}
+		c, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogInfo(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		children, _, err := c.Children("/dcos-service-sched-only")
+		if err == zk.ErrNoNode {
+			return false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(children) > 0
+	}
+	if !stateExists() {
+		t.Fatal("the scheduler's state is not where the package puts it")
+	}
 
 	removeApp(t, m, "/sched-only", "sched-token", 3*time.Minute)
 	for _, f := range mc.State().Frameworks {
 		if f.Name == "sched-only" {
 			t.Errorf("framework still registered after the uninstall")
 		}
+	}
+	if zkAddr != "" && stateExists() {
+		t.Errorf("the ZooKeeper state /dcos-service-sched-only outlives the uninstall")
 	}
 }
 
