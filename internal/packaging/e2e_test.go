@@ -41,37 +41,11 @@ func TestEndToEndDeployAndRemove(t *testing.T) {
 	})
 	ctx := testharness.Context(t, 8*time.Minute)
 	work := t.TempDir()
-	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		mc.Close()
-		if left := processesUnder(work); len(left) > 0 {
-			t.Errorf("processes left running under %s:\n%s", work, strings.Join(left, "\n"))
-			killUnder(left)
-		}
-	})
-
+	mc := startMesos(t, ctx, work)
 	// The user's options: this Mesos, the state in the sandbox (no
 	// ZooKeeper here), the API token and root password from the secret store.
-	opts := fmt.Sprintf(`{"service": {"name": "e2e-db", "mesos_master": %q, "zookeeper": "", "api_token_secret": "e2e/token", "log_level": "debug"},
-		"database": {"root_password_secret": "e2e/root"}}`, mc.MasterURL())
-	p := loadPackage(t)
-	// A local artifact store stands where the release binary is published.
-	p.Resource["assets"].(map[string]any)["uris"].(map[string]any)["arangomesos-linux-amd64"] = serveFile(t, bin)
-	out, err := p.RenderOptions([]byte(opts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	appFile := filepath.Join(work, "app.json")
-	if err := os.WriteFile(appFile, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	app, err := ParseApp(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	appFile, app := writeApp(t, bin, work, fmt.Sprintf(`{"service": {"name": "e2e-db", "mesos_master": %q, "zookeeper": "",
+		"api_token_secret": "e2e/token", "log_level": "debug"}, "database": {"root_password_secret": "e2e/root"}}`, mc.MasterURL()))
 
 	m := newSimMarathon(t)
 	m.secrets = map[string]string{"e2e/token": "e2e-api-token", "e2e/root": "e2e root password"}
@@ -220,28 +194,9 @@ func TestRealSchedulerStartsFromTheApp(t *testing.T) {
 func testRealScheduler(t *testing.T, bin, zkAddr string) {
 	ctx := testharness.Context(t, 4*time.Minute)
 	work := t.TempDir()
-	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		mc.Close()
-		if left := processesUnder(work); len(left) > 0 {
-			t.Errorf("processes left running under %s:\n%s", work, strings.Join(left, "\n"))
-			killUnder(left)
-		}
-	})
-	p := loadPackage(t)
-	p.Resource["assets"].(map[string]any)["uris"].(map[string]any)["arangomesos-linux-amd64"] = serveFile(t, bin)
-	out, err := p.RenderOptions([]byte(fmt.Sprintf(`{"service": {"name": "sched-only", "mesos_master": %q, "zookeeper": %q, "api_token_secret": "t/token"}}`,
-		mc.MasterURL(), zkAddr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	appFile := filepath.Join(work, "app.json")
-	if err := os.WriteFile(appFile, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mc := startMesos(t, ctx, work)
+	appFile, _ := writeApp(t, bin, work, fmt.Sprintf(`{"service": {"name": "sched-only", "mesos_master": %q, "zookeeper": %q,
+		"api_token_secret": "t/token"}}`, mc.MasterURL(), zkAddr))
 	m := newSimMarathon(t)
 	m.secrets = map[string]string{"t/token": "sched-token"}
 	if _, stderr, err := runScript(t, "deploy-marathon.sh", nil, m.URL(), appFile, "--wait", "0"); err != nil {
@@ -311,6 +266,37 @@ func testRealScheduler(t *testing.T, bin, zkAddr string) {
 	if zkAddr != "" && stateExists() {
 		t.Errorf("the ZooKeeper state /dcos-service-sched-only outlives the uninstall")
 	}
+}
+
+// startMesos starts mesoslocal with three agents under work; when the test
+// ends it stops it and checks that no process is left running under work.
+func startMesos(t *testing.T, ctx context.Context, work string) *mesoslocal.Cluster {
+	t.Helper()
+	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mc.Close()
+		if left := processesUnder(work); len(left) > 0 {
+			t.Errorf("processes left running under %s:\n%s", work, strings.Join(left, "\n"))
+			killUnder(left)
+		}
+	})
+	return mc
+}
+
+// writeApp renders the package with a user's options into work/app.json,
+// the binary asset served from a local artifact store (where the release
+// binary would be published), and returns the file and the app.
+func writeApp(t *testing.T, bin, work, options string) (string, *App) {
+	t.Helper()
+	app, out := renderWithBinary(t, []byte(options), serveFile(t, bin))
+	file := filepath.Join(work, "app.json")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, app
 }
 
 // removeApp runs scripts/remove-marathon.sh and checks that the app is gone.

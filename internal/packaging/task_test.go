@@ -47,15 +47,16 @@ func fakeBinaryURL(t *testing.T) string {
 
 // renderWithBinary renders the package with options, its binary asset
 // pointing at binURL (as a local Universe mirror would rewrite it).
-func renderWithBinary(t *testing.T, options []byte, binURL string) *App {
+func renderWithBinary(t *testing.T, options []byte, binURL string) (*App, []byte) {
 	t.Helper()
 	p := loadPackage(t)
 	p.Resource["assets"].(map[string]any)["uris"].(map[string]any)["arangomesos-linux-amd64"] = binURL
-	app, err := ParseApp(render(t, p, options))
+	out := render(t, p, options)
+	app, err := ParseApp(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app
+	return app, out
 }
 
 // The app's cmd, run as Marathon runs it, starts `arangomesos scheduler` from
@@ -86,7 +87,7 @@ func TestCmdStartsTheSchedulerAsMarathonWould(t *testing.T) {
 			want:  [3]string{"", "plain-token", "plain root"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			app := renderWithBinary(t, []byte(c.options), binURL)
+			app, _ := renderWithBinary(t, []byte(c.options), binURL)
 			for k, v := range c.plain {
 				app.Env[k] = EnvValue{Value: v}
 			}
@@ -156,7 +157,7 @@ func TestCmdStartsTheSchedulerAsMarathonWould(t *testing.T) {
 // A secret that resolves to nothing stops the task with a message, instead of
 // starting a scheduler with an empty secret.
 func TestCmdRefusesAnEmptySecret(t *testing.T) {
-	app := renderWithBinary(t, []byte(`{"service":{"secret_name":"missing/secret"}}`), fakeBinaryURL(t))
+	app, _ := renderWithBinary(t, []byte(`{"service":{"secret_name":"missing/secret"}}`), fakeBinaryURL(t))
 	task, err := launchTask(t, app, nil, "scheduler")
 	if err != nil {
 		t.Fatal(err)
