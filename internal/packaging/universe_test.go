@@ -529,7 +529,9 @@ func TestPackageMetadata(t *testing.T) {
 	if m["packagingVersion"] != "4.0" || m["name"] != "arangomesos" || m["framework"] != true {
 		t.Errorf("packagingVersion/name/framework = %v/%v/%v", m["packagingVersion"], m["name"], m["framework"])
 	}
-	if v, _ := m["minDcosReleaseVersion"].(string); v < "1.10" {
+	v, _ := m["minDcosReleaseVersion"].(string)
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil || major < 1 || (major == 1 && minor < 10) {
 		t.Errorf("minDcosReleaseVersion %q: upgradesFrom/downgradesTo need DC/OS 1.10+", v)
 	}
 	for _, k := range []string{"upgradesFrom", "downgradesTo", "tags"} {
