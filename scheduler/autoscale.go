@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -11,14 +12,14 @@ import (
 // down when it stays below ScaleDownBelow for Window; after a step, wait
 // Cooldown.
 type RolePolicy struct {
-	Enabled        bool          `json:"enabled"`
-	Min            int           `json:"min"`
-	Max            int           `json:"max"`
-	Metric         string        `json:"metric"`
-	ScaleUpAbove   float64       `json:"scaleUpAbove"`
-	ScaleDownBelow float64       `json:"scaleDownBelow"`
-	Window         time.Duration `json:"window"`
-	Cooldown       time.Duration `json:"cooldown"`
+	Enabled        bool     `json:"enabled"`
+	Min            int      `json:"min"`
+	Max            int      `json:"max"`
+	Metric         string   `json:"metric"`
+	ScaleUpAbove   float64  `json:"scaleUpAbove"`
+	ScaleDownBelow float64  `json:"scaleDownBelow"`
+	Window         Duration `json:"window"`
+	Cooldown       Duration `json:"cooldown"`
 }
 
 // Policy is the autoscaling policy per role.
@@ -31,9 +32,9 @@ type Policy struct {
 func DefaultPolicy(cfg Config) Policy {
 	return Policy{
 		Coordinators: RolePolicy{Enabled: cfg.Autoscale, Min: cfg.AutoscaleCoordMin, Max: cfg.AutoscaleCoordMax,
-			Metric: "requests_per_second", ScaleUpAbove: 500, ScaleDownBelow: 50, Window: time.Minute, Cooldown: 3 * time.Minute},
+			Metric: "requests_per_second", ScaleUpAbove: 500, ScaleDownBelow: 50, Window: Duration(time.Minute), Cooldown: Duration(3 * time.Minute)},
 		DBServers: RolePolicy{Enabled: cfg.Autoscale, Min: cfg.AutoscaleDBMin, Max: cfg.AutoscaleDBMax,
-			Metric: "documents_per_dbserver", ScaleUpAbove: 10_000_000, ScaleDownBelow: 1_000_000, Window: 5 * time.Minute, Cooldown: 10 * time.Minute},
+			Metric: "documents_per_dbserver", ScaleUpAbove: 10_000_000, ScaleDownBelow: 1_000_000, Window: Duration(5 * time.Minute), Cooldown: Duration(10 * time.Minute)},
 	}
 }
 
@@ -104,16 +105,16 @@ func (p RolePolicy) Evaluate(current int, samples []Sample, lastStep, now time.T
 	if current > p.Max {
 		return p.Max, fmt.Sprintf("above the policy's max %d", p.Max), true
 	}
-	if !lastStep.IsZero() && now.Sub(lastStep) < p.Cooldown {
+	if !lastStep.IsZero() && now.Sub(lastStep) < time.Duration(p.Cooldown) {
 		return current, "", false
 	}
 	var window []Sample
 	for _, s := range samples {
-		if now.Sub(s.Time) <= p.Window {
+		if now.Sub(s.Time) <= time.Duration(p.Window) {
 			window = append(window, s)
 		}
 	}
-	if len(window) == 0 || now.Sub(window[0].Time) < p.Window*9/10 {
+	if len(window) == 0 || now.Sub(window[0].Time) < time.Duration(p.Window)*9/10 {
 		return current, "", false // not a full window yet
 	}
 	above, below := true, true
@@ -131,4 +132,30 @@ func (p RolePolicy) Evaluate(current int, samples []Sample, lastStep, now time.T
 		return current - 1, fmt.Sprintf("%s stayed below %g for %v (average %.1f)", p.Metric, p.ScaleDownBelow, p.Window, avg), true
 	}
 	return current, "", false
+}
+
+// Duration is a time.Duration that JSON reads and writes as a Go duration
+// string ("90s", "5m"); a plain number is read as seconds.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "90s" or 90.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("a duration is a string like \"90s\" or a number of seconds")
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
 }

@@ -38,7 +38,7 @@ func describePolicy(p RolePolicy) string {
 		return "off"
 	}
 	return fmt.Sprintf("%d..%d on %s (up above %g, down below %g, window %v, cooldown %v)",
-		p.Min, p.Max, p.Metric, p.ScaleUpAbove, p.ScaleDownBelow, p.Window, p.Cooldown)
+		p.Min, p.Max, p.Metric, p.ScaleUpAbove, p.ScaleDownBelow, time.Duration(p.Window), time.Duration(p.Cooldown))
 }
 
 // autoscaleDecisionsLocked returns the recent decisions, newest last.

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/arangomesos/arangomesos/node/cluster"
 )
@@ -172,7 +173,10 @@ func Start(cfg Config) (*Agent, error) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.fsm.notify = a.dispatchNotifications
 
-	a.store, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	// Without freelist sync a commit writes less (the freelist is rebuilt when
+	// the file is opened); the map freelist makes allocation cheap.
+	a.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second}})
 	if err != nil {
 		return nil, fmt.Errorf("agency: open raft log: %w", err)
 	}
@@ -203,7 +207,14 @@ func Start(cfg Config) (*Agent, error) {
 		a.shutdownTransport()
 		return nil, fmt.Errorf("agency: inspect raft state: %w", err)
 	}
-	a.raft, err = raft.NewRaft(rc, a.fsm, a.store, a.store, snaps, a.transport)
+	// The log cache spares the leader reading recent entries back from disk
+	// to send them to the followers.
+	logs, err := raft.NewLogCache(4096, a.store)
+	if err != nil {
+		a.shutdownTransport()
+		return nil, fmt.Errorf("agency: log cache: %w", err)
+	}
+	a.raft, err = raft.NewRaft(rc, a.fsm, logs, a.store, snaps, a.transport)
 	if err != nil {
 		a.shutdownTransport()
 		return nil, fmt.Errorf("agency: start raft: %w", err)
@@ -370,7 +381,7 @@ func (a *Agent) writeInitialLayout() error {
 	}
 	t := cluster.Transaction{Ops: map[string]cluster.Operation{cluster.Root: cluster.Set(layout)},
 		Preconds: map[string]cluster.Precondition{cluster.Root: cluster.OldEmpty(true)}}
-	res, err := a.propose(command{Kind: "write", Trxs: []cluster.Transaction{t}})
+	res, err := a.proposeJSON(kindWrite, []cluster.Transaction{t})
 	if err != nil {
 		return err
 	}
@@ -392,7 +403,7 @@ func (a *Agent) expireLoop(ctx context.Context) {
 		case <-t.C:
 			a.transient.expire(time.Now())
 			if keys := a.fsm.ExpiredKeys(); len(keys) > 0 {
-				if _, err := a.propose(command{Kind: "expire", Expire: keys}); err != nil {
+				if _, err := a.proposeJSON(kindExpire, keys); err != nil {
 					a.log.Debug("expire keys", "err", err)
 				}
 			}
@@ -405,17 +416,13 @@ func (a *Agent) expireLoop(ctx context.Context) {
 // quorum steps down after its lease and the future fails).
 const applyTimeout = 10 * time.Second
 
-// propose appends cmd to the Raft log and waits until it is applied.
-func (a *Agent) propose(cmd command) (*ApplyResult, error) {
+// propose appends an entry (kind and JSON payload) to the Raft log and
+// waits until it is applied.
+func (a *Agent) propose(kind byte, payload []byte) (*ApplyResult, error) {
 	if a.raft.State() != raft.Leader {
 		return nil, a.leaderErrOr(ErrNotLeader)
 	}
-	cmd.Time = time.Now().UnixMilli()
-	data, err := json.Marshal(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("agency: encode log entry: %w", err)
-	}
-	f := a.raft.Apply(data, applyTimeout)
+	f := a.raft.Apply(encodeEntry(kind, time.Now().UnixMilli(), payload), applyTimeout)
 	if err := f.Error(); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
@@ -438,6 +445,15 @@ func (a *Agent) propose(cmd command) (*ApplyResult, error) {
 	}
 }
 
+// proposeJSON marshals v as the entry's payload.
+func (a *Agent) proposeJSON(kind byte, v any) (*ApplyResult, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("agency: encode log entry: %w", err)
+	}
+	return a.propose(kind, b)
+}
+
 func (a *Agent) leaderErrOr(def error) error {
 	if err := a.leaderErr(); err != nil {
 		return err
@@ -451,7 +467,16 @@ func (a *Agent) Write(trxs []cluster.Transaction) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
-	return a.propose(command{Kind: "write", Trxs: trxs})
+	return a.proposeJSON(kindWrite, trxs)
+}
+
+// WriteRaw applies a write request whose body was already validated with
+// cluster.ParseWriteRequest; the body becomes the log entry as it is.
+func (a *Agent) WriteRaw(body []byte) (*ApplyResult, error) {
+	if err := a.leaderErr(); err != nil {
+		return nil, err
+	}
+	return a.propose(kindWrite, body)
 }
 
 // Transact applies writes and reads in order through the log.
@@ -459,7 +484,15 @@ func (a *Agent) Transact(items []cluster.TransactItem) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
-	return a.propose(command{Kind: "transact", Items: items})
+	return a.proposeJSON(kindTransact, items)
+}
+
+// TransactRaw applies a validated transact request body as it is.
+func (a *Agent) TransactRaw(body []byte) (*ApplyResult, error) {
+	if err := a.leaderErr(); err != nil {
+		return nil, err
+	}
+	return a.propose(kindTransact, body)
 }
 
 // Read answers reads linearizably: the leader confirms it still leads and

@@ -2,6 +2,7 @@ package agency
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,11 +18,51 @@ import (
 // clock when it proposed the entry; TTLs are computed from it, so that every
 // agent decides alike.
 type command struct {
-	Kind   string                 `json:"kind"` // "write", "transact" or "expire"
-	Time   int64                  `json:"time"` // unix milliseconds
-	Trxs   []cluster.Transaction  `json:"trxs,omitempty"`
-	Items  []cluster.TransactItem `json:"items,omitempty"`
-	Expire []string               `json:"expire,omitempty"`
+	Kind   byte // kindWrite, kindTransact or kindExpire
+	Time   int64
+	Trxs   []cluster.Transaction
+	Items  []cluster.TransactItem
+	Expire []string
+}
+
+// Log entry kinds. An entry is the kind byte, the time (unix milliseconds,
+// 8 bytes big-endian), and the request's JSON exactly as validated: the HTTP
+// layer does not re-encode what it parsed.
+const (
+	kindWrite    byte = 'w'
+	kindTransact byte = 't'
+	kindExpire   byte = 'e'
+)
+
+// encodeEntry builds a log entry from a kind, a time and a JSON payload.
+func encodeEntry(kind byte, ms int64, payload []byte) []byte {
+	b := make([]byte, 9+len(payload))
+	b[0] = kind
+	binary.BigEndian.PutUint64(b[1:9], uint64(ms))
+	copy(b[9:], payload)
+	return b
+}
+
+// decodeCommand parses a log entry.
+func decodeCommand(b []byte) (command, error) {
+	var cmd command
+	if len(b) < 9 {
+		return cmd, fmt.Errorf("entry of %d bytes is too short", len(b))
+	}
+	cmd.Kind, cmd.Time = b[0], int64(binary.BigEndian.Uint64(b[1:9]))
+	payload := b[9:]
+	var err error
+	switch cmd.Kind {
+	case kindWrite:
+		cmd.Trxs, err = cluster.ParseWriteRequest(payload)
+	case kindTransact:
+		cmd.Items, err = cluster.ParseTransactRequest(payload)
+	case kindExpire:
+		err = json.Unmarshal(payload, &cmd.Expire)
+	default:
+		err = fmt.Errorf("unknown entry kind %q", cmd.Kind)
+	}
+	return cmd, err
 }
 
 // ApplyResult is what Apply returns to the proposer (only the leader's copy
@@ -102,12 +143,12 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return idx
 	}
 	switch cmd.Kind {
-	case "write":
+	case kindWrite:
 		for i := range cmd.Trxs {
 			t := &cmd.Trxs[i]
 			res.Results = append(res.Results, record(t, f.store.applyTxn(t, now)))
 		}
-	case "transact":
+	case kindTransact:
 		for _, it := range cmd.Items {
 			if it.Write == nil {
 				res.Results = append(res.Results, f.store.read(it.Read, now))
@@ -121,7 +162,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 				res.Results = append(res.Results, f.store.read(o.failed, now))
 			}
 		}
-	case "expire":
+	case kindExpire:
 		changed = f.store.expire(cmd.Expire, now)
 	}
 	var notes []notification
@@ -360,38 +401,6 @@ func (s snapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s snapshot) Release() {}
-
-// decodeCommand decodes a log entry in one pass over its JSON.
-func decodeCommand(b []byte) (command, error) {
-	var cmd command
-	var raw map[string]any
-	if err := decodeNumber(b, &raw); err != nil {
-		return cmd, err
-	}
-	cmd.Kind, _ = raw["kind"].(string)
-	if t, ok := raw["time"].(json.Number); ok {
-		cmd.Time, _ = t.Int64()
-	}
-	var err error
-	if v, ok := raw["trxs"]; ok {
-		if cmd.Trxs, err = cluster.TransactionsFromValue(v); err != nil {
-			return cmd, err
-		}
-	}
-	if v, ok := raw["items"]; ok {
-		if cmd.Items, err = cluster.TransactItemsFromValue(v); err != nil {
-			return cmd, err
-		}
-	}
-	if v, ok := raw["expire"].([]any); ok {
-		for _, k := range v {
-			if s, ok := k.(string); ok {
-				cmd.Expire = append(cmd.Expire, s)
-			}
-		}
-	}
-	return cmd, nil
-}
 
 // decodeNumber decodes JSON keeping numbers as json.Number, as the store
 // requires.

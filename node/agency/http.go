@@ -128,11 +128,16 @@ func writeResults(w http.ResponseWriter, res *ApplyResult, wrap bool) {
 }
 
 func (a *Agent) handleWrite(w http.ResponseWriter, r *http.Request) {
-	trxs, ok := a.parseWrite(w, r)
-	if !ok {
+	b, err := body(r)
+	if err != nil {
+		arangohttp.WriteError(w, err)
 		return
 	}
-	res, err := a.Write(trxs)
+	if _, err := cluster.ParseWriteRequest(b); err != nil {
+		arangohttp.WriteError(w, parseErr(err))
+		return
+	}
+	res, err := a.WriteRaw(b)
 	if err != nil {
 		a.writeErr(w, r, err)
 		return
@@ -173,12 +178,11 @@ func (a *Agent) handleTransact(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	items, err := cluster.ParseTransactRequest(b)
-	if err != nil {
+	if _, err := cluster.ParseTransactRequest(b); err != nil {
 		arangohttp.WriteError(w, parseErr(err))
 		return
 	}
-	res, err := a.Transact(items)
+	res, err := a.TransactRaw(b)
 	if err != nil {
 		a.writeErr(w, r, err)
 		return
