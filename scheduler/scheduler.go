@@ -155,11 +155,13 @@ func advertiseURL(cfg Config, ln net.Listener) string {
 }
 
 // Run runs the framework until ctx ends: the API server, the Agency watch,
-// the decision loop and the Mesos subscription. It returns nil after a
-// completed uninstall or when ctx ends.
-func (s *Scheduler) Run(ctx context.Context) error {
+// the decision loop and the Mesos subscription. After a completed uninstall
+// it keeps answering the API ({"done": true} on /v1/uninstall) until ctx
+// ends: a scheduler that exited would be restarted by Marathon and, with its
+// state deleted, install a new cluster.
+func (s *Scheduler) Run(parent context.Context) error {
 	defer s.store.Close()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	s.mu.Lock()
 	s.stop = cancel
@@ -185,6 +187,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	cancel()
 	<-done
 	if s.uninstalled() {
+		s.log.Info("uninstall done; serving the API until stopped (remove the Marathon app now)")
+		<-parent.Done()
 		return nil
 	}
 	if ctx.Err() != nil {

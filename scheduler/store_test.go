@@ -50,6 +50,11 @@ func storeContract(t *testing.T, open func() Store) {
 	if err := s2.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if z, ok := s2.(*ZKStore); ok {
+		if exists, _, _ := z.conn.Exists("/arangomesos"); exists {
+			t.Fatal("the state's parent znodes must go with it")
+		}
+	}
 	if got, err := s2.Load(ctx); err != nil || got != nil {
 		t.Fatalf("after delete: %v %v", got, err)
 	}

@@ -128,13 +128,19 @@ func (s *ZKStore) Save(_ context.Context, st *State) error {
 	return nil
 }
 
-// Delete removes the state znode.
+// Delete removes the state znode, and the path above it as far as nothing
+// else lives there (an uninstall leaves no trace in ZooKeeper).
 func (s *ZKStore) Delete(context.Context) error {
 	err := s.conn.Delete(s.path, -1)
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return fmt.Errorf("scheduler: delete state from zookeeper: %w", err)
 	}
 	s.version = -1
+	for p := path.Dir(s.path); p != "/"; p = path.Dir(p) {
+		if err := s.conn.Delete(p, -1); err != nil {
+			break // not empty (someone else's data) or already gone
+		}
+	}
 	return nil
 }
 
