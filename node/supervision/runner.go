@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/arangomesos/arangomesos/node/agency"
@@ -67,18 +68,37 @@ func (r *Runner) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := r.Step(time.Now()); err != nil && err != ErrNotLeader {
-			r.log.Warn("supervision round failed", "err", err)
+		// A round that moved jobs is followed at once by another: a failure
+		// goes failedServer → failedLeader → new Plan without waiting a tick
+		// per step.
+		for i := 0; i < maxFollowUps; i++ {
+			progressed, err := r.step(time.Now())
+			if err != nil && err != ErrNotLeader {
+				r.log.Warn("supervision round failed", "err", err)
+			}
+			if !progressed {
+				break
+			}
 		}
 	}
 }
 
+// maxFollowUps bounds the rounds run back to back in one tick.
+const maxFollowUps = 5
+
 // Step runs one round at time now, if the agent leads.
 func (r *Runner) Step(now time.Time) error {
+	_, err := r.step(now)
+	return err
+}
+
+// step runs one round and reports whether its writes moved jobs (created,
+// started or finished one), so that another round can follow at once.
+func (r *Runner) step(now time.Time) (bool, error) {
 	term := r.agency.LeaderTerm()
 	if term == 0 {
 		r.term = 0
-		return ErrNotLeader
+		return false, ErrNotLeader
 	}
 	if term != r.term {
 		r.term, r.leaderSince, r.beats, r.ids = term, now, map[string]Beat{}, IDRange{}
@@ -87,16 +107,16 @@ func (r *Runner) Step(now time.Time) error {
 	tree, _ := r.agency.FSM().Tree()
 	snap, err := DecodeSnapshot(tree)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if r.ids.End-r.ids.Next < idBlock/10 {
 		if err := r.reserveIDs(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	beats, err := r.heartbeats()
 	if err != nil {
-		return err
+		return false, err
 	}
 	out := Round(Input{Now: now, Snapshot: snap, Heartbeats: beats, Beats: r.beats,
 		LeaderSince: r.leaderSince, IDs: r.ids, Config: r.cfg})
@@ -106,16 +126,30 @@ func (r *Runner) Step(now time.Time) error {
 		r.log.Info(e)
 	}
 	if len(out.Writes) == 0 {
-		return nil
+		return false, nil
 	}
 	res, err := r.agency.Write(out.Writes)
 	if err != nil {
-		return fmt.Errorf("supervision: apply round: %w", err)
+		return false, fmt.Errorf("supervision: apply round: %w", err)
 	}
 	if res.AnyFailed {
 		r.log.Debug("some supervision writes met changed preconditions; the next round re-plans")
 	}
-	return nil
+	return movesJobs(out.Writes), nil
+}
+
+// movesJobs reports whether writes create, start or finish a job.
+func movesJobs(writes []cluster.Transaction) bool {
+	for _, t := range writes {
+		for k := range t.Ops {
+			for _, state := range []string{cluster.TargetToDo, cluster.TargetPending, cluster.TargetFinished, cluster.TargetFailed} {
+				if strings.HasPrefix(k, state+"/") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // reserveIDs reserves a block of ids from Sync/LatestID.
