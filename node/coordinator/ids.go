@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -28,24 +27,11 @@ func newIDAllocator(a *cluster.AgencyClient) *idAllocator { return &idAllocator{
 
 // Reserve reserves n ids and returns the first; they are first…first+n-1.
 func (a *idAllocator) Reserve(ctx context.Context, n int) (uint64, error) {
-	res, err := a.agency.Transact(ctx,
-		cluster.TransactItem{Write: &cluster.Transaction{Ops: map[string]cluster.Operation{cluster.SyncLatestID: cluster.Increment(int64(n))}}},
-		cluster.TransactItem{Read: cluster.ReadQuery{cluster.SyncLatestID}})
+	first, err := cluster.ReserveIDs(ctx, a.agency, n)
 	if err != nil {
-		return 0, fmt.Errorf("coordinator: reserve ids: %w", err)
+		return 0, fmt.Errorf("coordinator: %w", err)
 	}
-	if len(res) < 2 {
-		return 0, fmt.Errorf("coordinator: reserve ids: short answer")
-	}
-	var v json.Number
-	if _, err := cluster.ExtractPath(res[1], cluster.SyncLatestID, &v); err != nil {
-		return 0, fmt.Errorf("coordinator: reserve ids: %w", err)
-	}
-	top, err := strconv.ParseUint(v.String(), 10, 64)
-	if err != nil || top < uint64(n) {
-		return 0, fmt.Errorf("coordinator: reserve ids: bad counter %q", v)
-	}
-	return top - uint64(n), nil
+	return first, nil
 }
 
 // Keys returns n new document keys.

@@ -14,10 +14,9 @@ package clusteradmin
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -109,39 +108,18 @@ func resolveServer(s *supervision.Snapshot, name string) (string, bool) {
 	return "", false
 }
 
-// createJob reserves an id and writes the job to Target/ToDo.
+// createJob files j in Target/ToDo (cluster.CreateJob), answering in
+// ArangoDB's conventions when it cannot.
 func (a *admin) createJob(ctx context.Context, j cluster.Job) (string, error) {
-	id, err := a.reserveID(ctx)
-	if err != nil {
-		return "", err
+	id, err := cluster.CreateJob(ctx, a.Agency, a.ServerID, j)
+	if errors.Is(err, cluster.ErrJobIDTaken) {
+		return "", arangohttp.Errorf(http.StatusConflict, arangohttp.ErrNumConflict, "%v", err)
 	}
-	j.JobID, j.Creator, j.TimeCreated = id, a.ServerID, cluster.FormatTime(time.Now())
-	key := cluster.Join(cluster.TargetToDo, id)
-	res, err := a.Agency.Write(ctx, cluster.Transaction{Ops: map[string]cluster.Operation{key: cluster.Set(&j)},
-		Preconds: map[string]cluster.Precondition{key: cluster.OldEmpty(true)}})
 	if err != nil {
 		return "", unavailable(err)
-	}
-	if !res.OK() {
-		return "", arangohttp.Errorf(http.StatusConflict, arangohttp.ErrNumConflict, "job id %s is taken", id)
 	}
 	a.Log.Info("created agency job", "job", id, "type", j.Type, "server", j.Server, "shard", j.Shard)
 	return id, nil
-}
-
-// reserveID takes one id from Sync/LatestID.
-func (a *admin) reserveID(ctx context.Context) (string, error) {
-	res, err := a.Agency.Transact(ctx,
-		cluster.TransactItem{Write: &cluster.Transaction{Ops: map[string]cluster.Operation{cluster.SyncLatestID: cluster.Increment(1)}}},
-		cluster.TransactItem{Read: cluster.ReadQuery{cluster.SyncLatestID}})
-	if err != nil {
-		return "", unavailable(err)
-	}
-	var n uint64
-	if ok, err := cluster.ExtractPath(res[1], cluster.SyncLatestID, &n); err != nil || !ok || n == 0 {
-		return "", fmt.Errorf("clusteradmin: read Sync/LatestID: %v", err)
-	}
-	return strconv.FormatUint(n-1, 10), nil
 }
 
 // readBody decodes a JSON request body into v (400/600 on bad JSON).
