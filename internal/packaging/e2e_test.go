@@ -278,9 +278,9 @@ func startMesos(t *testing.T, ctx context.Context, work string) *mesoslocal.Clus
 	}
 	t.Cleanup(func() {
 		mc.Close()
-		if left := processesUnder(work); len(left) > 0 {
+		if left := testharness.ProcessesUnder(work); len(left) > 0 {
 			t.Errorf("processes left running under %s:\n%s", work, strings.Join(left, "\n"))
-			killUnder(left)
+			testharness.KillProcesses(left)
 		}
 	})
 	return mc

@@ -9,11 +9,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -295,34 +293,4 @@ func serveFile(t *testing.T, file string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/" + filepath.Base(file)
-}
-
-// processesUnder lists processes whose working directory is under dir: what a
-// test that ran tasks in dir must not leave behind.
-func processesUnder(dir string) []string {
-	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
-			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			out = append(out, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// killUnder kills (SIGKILL) the processes processesUnder found; a test calls
-// it after reporting them, so that nothing outlives it.
-func killUnder(lines []string) {
-	for _, l := range lines {
-		if pid, err := strconv.Atoi(strings.Fields(l)[0]); err == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 }

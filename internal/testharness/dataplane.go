@@ -121,6 +121,13 @@ func (c *Cluster) ServerJSON(n *Node, method, path string, body, out any) (int, 
 }
 
 func (c *Cluster) request(base, method, path string, body, out any, auth func(*http.Request)) (int, error) {
+	return JSONRequest(method, base+path, body, out, auth)
+}
+
+// JSONRequest sends body (JSON, when not nil) to url, authorized by auth
+// (when not nil), and decodes the answer into out (when not nil); it
+// returns the status code. One request is bounded by a minute.
+func JSONRequest(method, url string, body, out any, auth func(*http.Request)) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -131,11 +138,13 @@ func (c *Cluster) request(base, method, path string, body, out any, auth func(*h
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return 0, err
 	}
-	auth(req)
+	if auth != nil {
+		auth(req)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -147,7 +156,7 @@ func (c *Cluster) request(base, method, path string, body, out any, auth func(*h
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("decode %s: %w (%s)", path, err, b)
+			return resp.StatusCode, fmt.Errorf("decode %s: %w (%s)", url, err, b)
 		}
 	}
 	return resp.StatusCode, nil
