@@ -85,7 +85,9 @@ type matcher struct {
 }
 
 // releaseRetired destroys the volumes and releases the reservations of
-// retired incarnations whose task is over.
+// retired incarnations whose task is over. A reservation may come back in
+// parts (the executor's share only after the executor exited): each part
+// is released as it is offered, until the whole reservation is.
 func (m *matcher) releaseRetired() {
 	for _, r := range m.st.Retired {
 		if !r.Reserved || (r.TaskID != "" && !IsTerminal(r.TaskState)) {
@@ -106,7 +108,10 @@ func (m *matcher) releaseRetired() {
 			}
 			p.Ops = append(p.Ops, calls.OpUnreserve(unres...))
 			delete(p.reserved, r.ServerID)
-			r.Reserved = false
+			r.ReservedCPUs, r.ReservedMem = r.ReservedCPUs-mr.cpus, r.ReservedMem-mr.mem
+			if r.ReservedCPUs < resourceEpsilon && r.ReservedMem < resourceEpsilon {
+				r.Reserved, r.ReservedCPUs, r.ReservedMem = false, 0, 0
+			}
 		}
 	}
 }
@@ -127,8 +132,14 @@ func (m *matcher) relaunchPlaced() {
 			if !ok || mr.volume == nil || mr.volume.Disk.Persistence.ID != mem.PersistenceID {
 				continue
 			}
-			delete(p.reserved, mem.ServerID)
 			exec := m.tf.Config.ExecutorRes
+			if mr.cpus < mem.ReservedCPUs-resourceEpsilon || mr.mem < mem.ReservedMem-resourceEpsilon {
+				// The last executor still holds its share.
+				m.waiting[mem.Name] = fmt.Sprintf("waiting for the executor of its last task on %s to exit", placeOf(mem))
+				found = true
+				break
+			}
+			delete(p.reserved, mem.ServerID)
 			mem.AgentID, mem.Hostname = p.Offer.AgentID.Value, p.Offer.Hostname
 			if mr.port != 0 {
 				mem.Port = int(mr.port)
@@ -318,7 +329,7 @@ func (m *matcher) reserveAndLaunch(p *planEntry, mem *Member) {
 	))
 	vol := volume(cfg, mem, need.Disk)
 	p.Ops = append(p.Ops, calls.OpCreate(vol))
-	mem.Reserved = true
+	mem.Reserved, mem.ReservedCPUs, mem.ReservedMem = true, need.CPUs+exec.CPUs, need.Mem+exec.Mem
 	m.launch(p, mem,
 		[]mesos.Resource{reserved(cfg, mem, scalarRes("cpus", need.CPUs)), reserved(cfg, mem, scalarRes("mem", need.Mem)),
 			reserved(cfg, mem, portRes(uint64(mem.Port))), vol},

@@ -108,9 +108,12 @@ func unreservedPool(o *mesos.Offer) *pool {
 	return p
 }
 
+// resourceEpsilon absorbs floating-point error in sums of scalar resources.
+const resourceEpsilon = 1e-6
+
 // take reserves cpus, mem and disk from the pool if they fit.
 func (p *pool) take(cpus, mem, disk float64) bool {
-	const eps = 1e-9
+	const eps = resourceEpsilon
 	if p.cpus+eps < cpus || p.mem+eps < mem || p.disk+eps < disk {
 		return false
 	}

@@ -80,6 +80,11 @@ type Member struct {
 	Port          int    `json:"port,omitempty"`
 	PersistenceID string `json:"persistenceId,omitempty"`
 	Reserved      bool   `json:"reserved,omitempty"`
+	// ReservedCPUs and ReservedMem are the reservation's task and executor
+	// shares together; a release counts them down, since Mesos offers the
+	// executor's share only once the executor has exited.
+	ReservedCPUs float64 `json:"reservedCpus,omitempty"`
+	ReservedMem  float64 `json:"reservedMem,omitempty"`
 
 	TaskID string `json:"taskId,omitempty"`
 	// Launches counts the member incarnation's launches (part of task ids).
