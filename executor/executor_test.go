@@ -186,6 +186,19 @@ func (e *env) running(p placed) {
 	}
 }
 
+// runningAgent launches an Agency of one agent on the first Mesos agent,
+// waits for it to run healthy and returns it with its node's pid.
+func (e *env) runningAgent() (placed, int) {
+	e.t.Helper()
+	agent := e.launchNode(0, "AGENT", "a1", nil, taskOpts{})
+	e.running(agent)
+	pids := nodePIDs(e.sandbox(agent))
+	if len(pids) != 1 {
+		e.t.Fatalf("node processes: %v", pids)
+	}
+	return agent, pids[0]
+}
+
 // gone waits until no process is left in the task's sandbox: the node is
 // stopped and the executor has exited.
 func (e *env) gone(p placed) {
@@ -250,13 +263,8 @@ func TestLaunchEachRoleAndKill(t *testing.T) {
 
 func TestNodeKilledBySIGKILLFailsTheTask(t *testing.T) {
 	e := newEnv(t)
-	agent := e.launchNode(0, "AGENT", "a1", nil, taskOpts{})
-	e.running(agent)
-	pids := nodePIDs(e.sandbox(agent))
-	if len(pids) != 1 {
-		t.Fatalf("node processes: %v", pids)
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+	agent, pid := e.runningAgent()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	failed := e.fw.waitState(agent.id(), mesos.TASK_FAILED, 30*time.Second)
@@ -272,16 +280,11 @@ func TestNodeKilledBySIGKILLFailsTheTask(t *testing.T) {
 
 func TestHungNodeBecomesUnhealthyAndIsKilled(t *testing.T) {
 	e := newEnv(t)
-	agent := e.launchNode(0, "AGENT", "a1", nil, taskOpts{})
-	e.running(agent)
-	pids := nodePIDs(e.sandbox(agent))
-	if len(pids) != 1 {
-		t.Fatalf("node processes: %v", pids)
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+	agent, pid := e.runningAgent()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(pids[0], syscall.SIGKILL) })
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	unhealthy := e.fw.waitHealth(agent.id(), false, 30*time.Second)
 	if unhealthy.GetState() != mesos.TASK_RUNNING {
 		t.Errorf("unhealthy update in state %s", unhealthy.GetState())
@@ -335,19 +338,14 @@ func TestShutdownKillsTheTask(t *testing.T) {
 
 func TestAgentRestartResendsUnacknowledgedUpdates(t *testing.T) {
 	e := newEnv(t)
-	agent := e.launchNode(0, "AGENT", "a1", nil, taskOpts{})
-	e.running(agent)
+	agent, pid := e.runningAgent()
 	dir := e.sandbox(agent)
-	pids := nodePIDs(dir)
-	if len(pids) != 1 {
-		t.Fatalf("node processes: %v", pids)
-	}
 	// The node dies while the agent restarts: the executor cannot deliver
 	// TASK_FAILED until it has resubscribed, and must carry it in SUBSCRIBE.
 	if err := agent.agent.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	e.fw.waitState(agent.id(), mesos.TASK_FAILED, 60*time.Second)
