@@ -97,13 +97,18 @@ func (n *Node) URL() string {
 // Coordinator returns the base URL of coordinator i.
 func (c *Cluster) Coordinator(i int) string { return c.Coordinators[i].URL() }
 
-// Client returns a go-driver client for coordinator i that logs in with
-// JWT (NewJWTAuthWrapper: the first request gets 401, then the driver
-// calls /_open/auth) as root.
+// Client returns a go-driver client for coordinator i that logs in as root.
 func (c *Cluster) Client(i int) arangodb.Client {
+	return DriverClient([]string{c.Coordinator(i)}, "root", c.RootPassword)
+}
+
+// DriverClient returns a go-driver client for the coordinators at
+// endpoints (round robin) that logs in with JWT (NewJWTAuthWrapper: the
+// first request gets 401, then the driver calls /_open/auth).
+func DriverClient(endpoints []string, user, password string) arangodb.Client {
 	conn := connection.NewHttpConnection(connection.DefaultHTTPConfigurationWrapper(
-		connection.NewRoundRobinEndpoints([]string{c.Coordinator(i)}), false))
-	conn = connection.NewJWTAuthWrapper("root", c.RootPassword)(conn)
+		connection.NewRoundRobinEndpoints(endpoints), false))
+	conn = connection.NewJWTAuthWrapper(user, password)(conn)
 	return arangodb.NewClient(conn)
 }
 
