@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,14 @@ func TestProcessesReplaceDeadAgent(t *testing.T) {
 		t.Fatalf("replace %s by %s: %v", dead.ID, repl.ID, err)
 	}
 	w.waitMore(t, 20, 30*time.Second)
+	// A client relearns the pool: it now knows the replacement, not the dead.
+	if err := cl.LearnPool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eps := strings.Join(cl.Endpoints(), " ")
+	if !strings.Contains(eps, strings.TrimPrefix(repl.Endpoint, "tcp://")) || strings.Contains(eps, strings.TrimPrefix(dead.Endpoint, "tcp://")) {
+		t.Errorf("endpoints after LearnPool: %s (replacement %s, dead %s)", eps, repl.Endpoint, dead.Endpoint)
+	}
 	// With the replacement voting, losing one more original agent keeps the
 	// quorum: the Agency serves writes with the leader or the replacement.
 	var other *testharness.Node

@@ -40,11 +40,25 @@ func NewCache(client *AgencyClient, log *slog.Logger) *Cache {
 		tree: map[string]any{}, changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
+// poolRefresh is how often the cache's client relearns the Agency's pool.
+const poolRefresh = 30 * time.Second
+
 // Run follows the Agency until ctx ends. Errors (no leader, network) are
 // retried with a backoff; the cache keeps serving its last state meanwhile.
+// Every poolRefresh it has its client relearn the Agency's pool, so that a
+// long-lived node follows agents that were replaced.
 func (c *Cache) Run(ctx context.Context) {
 	backoff := 50 * time.Millisecond
+	learned := time.Now()
 	for ctx.Err() == nil {
+		if time.Since(learned) > poolRefresh {
+			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := c.client.LearnPool(lctx); err != nil {
+				c.log.Debug("agency pool not refreshed", "err", err)
+			}
+			cancel()
+			learned = time.Now()
+		}
 		c.mu.RLock()
 		next := c.index + 1
 		if c.index == 0 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -88,7 +89,36 @@ func BaseURL(endpoint string) (string, error) {
 }
 
 // Endpoints returns the agents' base URLs.
-func (c *AgencyClient) Endpoints() []string { return append([]string(nil), c.endpoints...) }
+func (c *AgencyClient) Endpoints() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.endpoints...)
+}
+
+// LearnPool replaces the agents the client knows by the Agency's pool, as
+// an agent that knows its leader reports it: after agents were replaced,
+// the client reaches the new ones and stops trying the removed ones. It
+// keeps its list, and fails, when no agent answers.
+func (c *AgencyClient) LearnPool(ctx context.Context) error {
+	for _, ep := range c.Endpoints() {
+		cfg, err := c.Config(ctx, ep)
+		if err != nil || cfg.LeaderID == "" || len(cfg.Configuration.Pool) == 0 {
+			continue
+		}
+		eps := make([]string, 0, len(cfg.Configuration.Pool))
+		for _, e := range cfg.Configuration.Pool {
+			if u, err := BaseURL(e); err == nil {
+				eps = append(eps, u)
+			}
+		}
+		sort.Strings(eps)
+		c.mu.Lock()
+		c.endpoints = eps
+		c.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("%w: no agent reports the Agency's pool", ErrAgencyUnavailable)
+}
 
 // response is one HTTP answer of an agent.
 type response struct {
