@@ -136,6 +136,14 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 	return v
 }
 
+// poolChanged makes the next view ask the agents for the pool again: the
+// scheduler just changed the Agency's membership.
+func (a *agencyWatch) poolChanged() {
+	a.mu.Lock()
+	a.poolAt = time.Time{}
+	a.mu.Unlock()
+}
+
 func (a *agencyWatch) agencyPool(ctx context.Context, client *cluster.AgencyClient, now time.Time) map[string]string {
 	a.mu.Lock()
 	pool, at := a.pool, a.poolAt

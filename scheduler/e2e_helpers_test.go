@@ -226,3 +226,81 @@ func (d *deployment) agentOf(agentID string) *mesoslocal.Agent {
 	d.t.Fatalf("no Mesos agent %s", agentID)
 	return nil
 }
+
+// coordinatorJSON sends a request as root (basic auth) to a running
+// coordinator.
+func (d *deployment) coordinatorJSON(method, path string, body, out any) (int, error) {
+	var eps Endpoints
+	if _, err := d.api(http.MethodGet, "/v1/endpoints", nil, &eps); err != nil {
+		return 0, err
+	}
+	if len(eps.Coordinators) == 0 {
+		return 0, fmt.Errorf("no coordinator runs")
+	}
+	return testharness.JSONRequest(method, eps.Coordinators[0]+path, body, out, func(r *http.Request) {
+		r.SetBasicAuth("root", d.rootPassword)
+	})
+}
+
+// serverHealth is one entry of GET /_admin/cluster/health.
+type serverHealth struct {
+	Role, Status, Endpoint string
+}
+
+// clusterHealth returns the cluster's health as a coordinator reports it.
+func (d *deployment) clusterHealth() (map[string]serverHealth, error) {
+	var out struct{ Health map[string]serverHealth }
+	code, err := d.coordinatorJSON(http.MethodGet, "/_admin/cluster/health", nil, &out)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("cluster health: %d", code)
+	}
+	return out.Health, err
+}
+
+// shardsInSync checks that every shard of collection has rf servers in its
+// Plan and the same servers in Current.
+func (d *deployment) shardsInSync(collection string, rf int) error {
+	type servers struct {
+		Leader    string   `json:"leader"`
+		Followers []string `json:"followers"`
+	}
+	var dist struct {
+		Results map[string]struct {
+			Plan    map[string]servers `json:"Plan"`
+			Current map[string]servers `json:"Current"`
+		} `json:"results"`
+	}
+	if _, err := d.coordinatorJSON(http.MethodGet, "/_admin/cluster/shardDistribution", nil, &dist); err != nil {
+		return err
+	}
+	c, ok := dist.Results[collection]
+	if !ok || len(c.Plan) == 0 {
+		return fmt.Errorf("no shards of %s", collection)
+	}
+	for shard, p := range c.Plan {
+		cur := c.Current[shard]
+		if len(p.Followers)+1 != rf {
+			return fmt.Errorf("shard %s has %d servers in Plan, want %d", shard, len(p.Followers)+1, rf)
+		}
+		if cur.Leader != p.Leader || !sameSet(cur.Followers, p.Followers) {
+			return fmt.Errorf("shard %s: Plan %v, Current %v", shard, p, cur)
+		}
+	}
+	return nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, x := range a {
+		seen[x] = true
+	}
+	for _, x := range b {
+		if !seen[x] {
+			return false
+		}
+	}
+	return true
+}

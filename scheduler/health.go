@@ -71,6 +71,14 @@ func ComputeHealth(st *State, v AgencyView, waiting Waiting, subscribed bool) He
 		}
 		h.Roles[roleName(role)+"s"] = c
 	}
+	leavingMembers, lostMembers := splitRetired(st)
+	var leaving, onLostHosts []string
+	for _, r := range leavingMembers {
+		leaving = append(leaving, "removing "+r.Name+" ("+r.ReplaceReason+")")
+	}
+	for _, r := range lostMembers {
+		onLostHosts = append(onLostHosts, r.Name+" ("+r.ServerID+")")
+	}
 	set := func(status, format string, args ...any) Health {
 		h.Status, h.Code, h.Reason = status, healthCodes[status], fmt.Sprintf(format, args...)
 		return h
@@ -89,13 +97,34 @@ func ComputeHealth(st *State, v AgencyView, waiting Waiting, subscribed bool) He
 		return set(HealthUnavailable, "no healthy coordinator or no running DBServer: clients cannot be served")
 	case len(recovering) > 0:
 		return set(HealthRecovering, "relaunching or replacing %s", strings.Join(recovering, ", "))
-	case len(notRunning) > 0 || len(st.Retired) > 0 || countsDiffer(h.Roles):
-		return set(HealthScaling, "scaling: %s", scalingReason(st, notRunning, waiting))
+	case len(notRunning) > 0 || len(leaving) > 0 || countsDiffer(h.Roles):
+		return set(HealthScaling, "scaling: %s", scalingReason(leaving, notRunning, waiting))
 	case len(unhealthy) > 0:
 		return set(HealthDegraded, "running but not healthy: %s", strings.Join(unhealthy, ", "))
+	case len(onLostHosts) > 0:
+		return set(HealthHealthy, "every member runs and is healthy; the reservations of %s are released when their lost hosts return",
+			strings.Join(onLostHosts, ", "))
 	}
 	return set(HealthHealthy, "every member runs and is healthy")
 }
+
+// splitRetired separates the retired incarnations still leaving the
+// cluster from those that left it and only wait for their lost host to come
+// back to release its reservation: those do not hold the cluster's health.
+func splitRetired(st *State) (leaving, onLostHosts []*Member) {
+	for _, r := range st.Retired {
+		if r.RemovedFromCluster && hostLost[r.TaskState] {
+			onLostHosts = append(onLostHosts, r)
+			continue
+		}
+		leaving = append(leaving, r)
+	}
+	return leaving, onLostHosts
+}
+
+// hostLost are the task states Mesos reports for a task whose host is away.
+var hostLost = map[string]bool{"TASK_UNREACHABLE": true, "TASK_LOST": true, "TASK_GONE": true,
+	"TASK_GONE_BY_OPERATOR": true, "TASK_UNKNOWN": true}
 
 func countsDiffer(roles map[string]RoleCounts) bool {
 	for _, c := range roles {
@@ -122,14 +151,12 @@ func waitingReason(names []string, waiting Waiting) string {
 	return strings.Join(parts, "; ")
 }
 
-func scalingReason(st *State, notRunning []string, waiting Waiting) string {
+func scalingReason(leaving, notRunning []string, waiting Waiting) string {
 	var parts []string
 	if len(notRunning) > 0 {
 		parts = append(parts, "launching "+waitingReason(notRunning, waiting))
 	}
-	for _, r := range st.Retired {
-		parts = append(parts, "removing "+r.Name+" ("+r.ReplaceReason+")")
-	}
+	parts = append(parts, leaving...)
 	if len(parts) == 0 {
 		return "adjusting to the desired counts"
 	}

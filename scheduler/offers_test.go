@@ -273,6 +273,34 @@ func TestUnreachableHostIsReplacedAfterTheTimeout(t *testing.T) {
 	}
 }
 
+func TestReplacementAgentJoinsTheAgencyOnceItsProcessStarted(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	a := st.Members["agent-2"]
+	pool := map[string]string{}
+	for _, m := range st.Sorted(cluster.RoleAgent) {
+		if m != a {
+			pool[m.ServerID] = m.Endpoint()
+		}
+	}
+	w := World{Now: now.Add(time.Minute), Config: cfg, Agency: AgencyView{Up: true, Pool: pool}}
+	for _, c := range []struct {
+		state string
+		join  bool
+	}{{"TASK_STAGING", false}, {"TASK_STARTING", true}, {"TASK_RUNNING", true}} {
+		ApplyStatus(st, Status{TaskID: a.TaskID, State: c.state}, w.Now)
+		// A new agent cannot pass its health check (a known leader) before
+		// it is a member: it joins while TASK_STARTING.
+		if acts, _ := Decide(st, w); hasAction(acts, ActAgencyJoin, a.ServerID) != c.join {
+			t.Errorf("%s: join %v, want %v (%+v)", c.state, !c.join, c.join, acts)
+		}
+	}
+	pool[a.ServerID] = a.Endpoint()
+	if acts, _ := Decide(st, w); hasAction(acts, ActAgencyJoin, a.ServerID) {
+		t.Error("a member of the pool joins again")
+	}
+}
+
 func hasAction(acts []Action, kind, server string) bool {
 	for _, a := range acts {
 		if a.Kind == kind && (server == "" || a.ServerID == server || (a.Member != nil && a.Member.ServerID == server)) {

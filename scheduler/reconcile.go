@@ -51,8 +51,8 @@ const (
 	// ActRemoveServer removes a retired DBServer or coordinator from the
 	// cluster (removeServer).
 	ActRemoveServer = "removeServer"
-	// ActAgencyJoin adds a running new agent to the Agency (and removes the
-	// one it replaces, if any: ServerID).
+	// ActAgencyJoin adds a new agent whose process has started to the
+	// Agency: it cannot pass its health check (a known leader) before.
 	ActAgencyJoin = "agencyJoin"
 	// ActAgencyLeave removes a retired agent from the Agency.
 	ActAgencyLeave = "agencyLeave"
@@ -291,7 +291,8 @@ func (d *decider) member(m *Member) {
 	now := d.w.Now
 	switch m.Phase {
 	case PhaseLaunched:
-		if m.Role == cluster.RoleAgent && m.Running() && d.w.Agency.Up && d.w.Agency.Pool != nil && d.w.Agency.Pool[m.ServerID] == "" {
+		started := m.Running() || m.TaskState == "TASK_STARTING"
+		if m.Role == cluster.RoleAgent && started && d.w.Agency.Up && d.w.Agency.Pool != nil && d.w.Agency.Pool[m.ServerID] == "" {
 			d.act(Action{Kind: ActAgencyJoin, Member: m, Reason: "a new agent joins the Agency"})
 		}
 		h, known := d.w.Agency.Health[m.ServerID]

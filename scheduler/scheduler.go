@@ -398,6 +398,7 @@ func (s *Scheduler) agencyJoin(ctx context.Context, m *Member) error {
 	if err := client.ChangeMembership(jctx, m.ServerID, m.Endpoint(), ""); err != nil {
 		return err
 	}
+	s.agency.poolChanged()
 	s.mu.Lock()
 	s.record(Event{Kind: EventReplace, Member: m.Name, Message: fmt.Sprintf("agent %s (%s) joined the Agency", m.Name, m.ServerID)})
 	s.mu.Unlock()
@@ -414,6 +415,7 @@ func (s *Scheduler) agencyLeave(ctx context.Context, m *Member) error {
 	if err := client.ChangeMembership(jctx, "", "", m.ServerID); err != nil && !strings.Contains(err.Error(), "not a member") {
 		return err
 	}
+	s.agency.poolChanged()
 	s.mu.Lock()
 	m.RemovedFromCluster = true
 	s.record(Event{Kind: EventRemoved, Member: m.Name, Message: fmt.Sprintf("agent %s (%s) left the Agency", m.Name, m.ServerID)})
