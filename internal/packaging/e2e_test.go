@@ -41,7 +41,7 @@ func TestEndToEndDeployAndRemove(t *testing.T) {
 	})
 	ctx := testharness.Context(t, 8*time.Minute)
 	work := t.TempDir()
-	mc := startMesos(t, ctx, work)
+	mc := startMesos(t, work)
 	// The user's options: this Mesos, the state in the sandbox (no
 	// ZooKeeper here), the API token and root password from the secret store.
 	appFile, app := writeApp(t, bin, work, fmt.Sprintf(`{"service": {"name": "e2e-db", "mesos_master": %q, "zookeeper": "",
@@ -192,9 +192,8 @@ func TestRealSchedulerStartsFromTheApp(t *testing.T) {
 }
 
 func testRealScheduler(t *testing.T, bin, zkAddr string) {
-	ctx := testharness.Context(t, 4*time.Minute)
 	work := t.TempDir()
-	mc := startMesos(t, ctx, work)
+	mc := startMesos(t, work)
 	appFile, _ := writeApp(t, bin, work, fmt.Sprintf(`{"service": {"name": "sched-only", "mesos_master": %q, "zookeeper": %q,
 		"api_token_secret": "t/token"}}`, mc.MasterURL(), zkAddr))
 	m := newSimMarathon(t)
@@ -239,7 +238,7 @@ func testRealScheduler(t *testing.T, bin, zkAddr string) {
 			_, err := os.Stat(filepath.Join(a.task.sandbox, "state"))
 			return err == nil
 		}
-		c, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, zk.WithLogInfo(false))
+		c, _, err := zk.Connect([]string{zkAddr}, 5*time.Second, testharness.ZKQuiet())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,20 +269,9 @@ func testRealScheduler(t *testing.T, bin, zkAddr string) {
 
 // startMesos starts mesoslocal with three agents under work; when the test
 // ends it stops it and checks that no process is left running under work.
-func startMesos(t *testing.T, ctx context.Context, work string) *mesoslocal.Cluster {
+func startMesos(t *testing.T, work string) *mesoslocal.Cluster {
 	t.Helper()
-	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		mc.Close()
-		if left := testharness.ProcessesUnder(work); len(left) > 0 {
-			t.Errorf("processes left running under %s:\n%s", work, strings.Join(left, "\n"))
-			testharness.KillProcesses(left)
-		}
-	})
-	return mc
+	return testharness.StartMesos(t, mesoslocal.Config{AgentCount: 3, WorkDir: filepath.Join(work, "mesos")})
 }
 
 // writeApp renders the package with a user's options into work/app.json,

@@ -30,7 +30,8 @@ func MesosTimers() mesoslocal.Timers {
 
 // StartMesos starts mesoslocal for a test, in the test's temporary
 // directory unless cfg names one, with MesosTimers unless cfg sets timers,
-// and three agents unless cfg says otherwise. When the test ends it closes
+// and three agents unless cfg says otherwise. Its agents get addresses of
+// their own (AgentAddressBlock) unless cfg names a base address. When the test ends it closes
 // the cluster and fails the test if any process is left running under the
 // work directory (killing it, so nothing outlives the test).
 func StartMesos(t testing.TB, cfg mesoslocal.Config) *mesoslocal.Cluster {
@@ -43,6 +44,9 @@ func StartMesos(t testing.TB, cfg mesoslocal.Config) *mesoslocal.Cluster {
 	}
 	if cfg.AgentCount == 0 && len(cfg.Agents) == 0 {
 		cfg.AgentCount = 3
+	}
+	if cfg.AgentBaseIP == "" {
+		cfg.AgentBaseIP = AgentAddressBlock(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -43,7 +43,7 @@ func StartZooKeeper(t testing.TB) string {
 		"ZOO_LOG_DIR="+dir, "ZOO_LOG4J_PROP=WARN,CONSOLE", "JVMFLAGS=-Xmx256m")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	Eventually(t, 60*time.Second, func() error {
-		c, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogInfo(false))
+		c, _, err := zk.Connect([]string{addr}, 5*time.Second, ZKQuiet())
 		if err != nil {
 			return err
 		}
@@ -53,3 +53,12 @@ func StartZooKeeper(t testing.TB) string {
 	})
 	return addr
 }
+
+// ZKQuiet is a go-zookeeper connection option that drops the client's own
+// log lines: its retries while a test's server starts or stops would
+// otherwise flood the test output.
+func ZKQuiet() func(*zk.Conn) { return zk.WithLogger(quietZKLogger{}) }
+
+type quietZKLogger struct{}
+
+func (quietZKLogger) Printf(string, ...any) {}
