@@ -27,7 +27,7 @@ func TestMasterEndpoint(t *testing.T) {
 // The leading master is the group member with the lowest sequence number.
 func TestMasterDetectionThroughZooKeeper(t *testing.T) {
 	addr := testharness.StartZooKeeper(t)
-	conn, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogInfo(false))
+	conn, _, err := zk.Connect([]string{addr}, 5*time.Second, testharness.ZKQuiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ func MatchOffers(st *State, offers []mesos.Offer, w World, tf TaskFactory) ([]Of
 	}
 	m.releaseRetired()
 	if !st.Uninstalling {
+		m.recoverRebooted()
 		m.relaunchPlaced()
 		m.placeAgents()
 		if w.Agency.Up {
@@ -116,11 +117,35 @@ func (m *matcher) releaseRetired() {
 	}
 }
 
+// recoverRebooted makes lost members without a volume pending again when
+// their host offers resources under a new agent id: the host rebooted, so
+// the old agent and its tasks are gone, and waiting for the replace timeout
+// would only keep the member down. (Members with a volume come back through
+// relaunchPlaced when the offer brings their reservation.)
+func (m *matcher) recoverRebooted() {
+	for _, mem := range m.st.Sorted("") {
+		if mem.Phase != PhaseLost || mem.PersistenceID != "" || mem.Hostname == "" {
+			continue
+		}
+		for _, p := range m.plans {
+			if p.Offer.Hostname == mem.Hostname && p.Offer.AgentID.Value != mem.AgentID {
+				mem.Phase = PhasePending
+				mem.Restarts++
+				mem.LastMessage = fmt.Sprintf("its host %s came back as a new Mesos agent (rebooted): relaunching", mem.Hostname)
+				break
+			}
+		}
+	}
+}
+
 // relaunchPlaced relaunches pending members that have a volume from the
-// offer carrying their reservation.
+// offer carrying their reservation. A member lost with its host is
+// relaunched too when its reservation is offered again: Mesos offers only
+// resources no task uses, so its old task is gone (the host rebooted and
+// came back, typically under a new agent id).
 func (m *matcher) relaunchPlaced() {
 	for _, mem := range m.st.Sorted("") {
-		if mem.Phase != PhasePending || mem.PersistenceID == "" {
+		if (mem.Phase != PhasePending && mem.Phase != PhaseLost) || mem.PersistenceID == "" {
 			continue
 		}
 		if mem.Role != cluster.RoleAgent && !m.w.Agency.Up {
@@ -154,11 +179,14 @@ func (m *matcher) relaunchPlaced() {
 				reserved(m.tf.Config, mem, scalarRes("cpus", exec.CPUs)),
 				reserved(m.tf.Config, mem, scalarRes("mem", exec.Mem)),
 			}
+			if mem.Phase == PhaseLost {
+				mem.Restarts++
+			}
 			m.launch(p, mem, taskRes, execRes)
 			found = true
 			break
 		}
-		if !found {
+		if !found && mem.Phase == PhasePending {
 			m.waiting[mem.Name] = fmt.Sprintf("waiting for an offer from %s with its reserved resources and volume", placeOf(mem))
 		}
 	}

@@ -183,6 +183,55 @@ func TestRelaunchOnOwnReservationAfterRebootWithNewAgentID(t *testing.T) {
 	}
 }
 
+func TestLostMemberIsRelaunchedWhenItsRebootedHostOffersItsVolume(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	a := st.Members["agent-1"]
+	oldTask := a.TaskID
+	ApplyStatus(st, Status{TaskID: a.TaskID, State: "TASK_UNREACHABLE"}, now)
+	if a.Phase != PhaseLost {
+		t.Fatalf("phase %s", a.Phase)
+	}
+	o := reservedOffer(cfg, a, a.Hostname)
+	o.AgentID = mesos.AgentID{Value: "rebooted-id"}
+	plans, _ := MatchOffers(st, []mesos.Offer{o}, World{Now: now, Config: cfg}, tf)
+	if opTypes(plans[0]) != "LAUNCH" || a.AgentID != "rebooted-id" || a.TaskID == oldTask || a.Phase != PhaseLaunched {
+		t.Fatalf("ops %s member %+v", opTypes(plans[0]), a)
+	}
+	// A late update of the old task changes nothing.
+	ApplyStatus(st, Status{TaskID: oldTask, State: "TASK_GONE"}, now)
+	if a.Phase != PhaseLaunched {
+		t.Fatalf("the old task's update moved the member to %s", a.Phase)
+	}
+}
+
+func TestLostCoordinatorIsRelaunchedWhenItsHostComesBackAsANewAgent(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	up := World{Now: now, Config: cfg, Agency: AgencyView{Up: true}}
+	MatchOffers(st, []mesos.Offer{offer("h1", 31100), offer("h2", 32100), offer("h3", 33100)}, up, tf)
+	c := st.Members["coordinator-1"]
+	oldTask, host := c.TaskID, c.Hostname
+	ApplyStatus(st, Status{TaskID: c.TaskID, State: "TASK_RUNNING"}, now)
+	ApplyStatus(st, Status{TaskID: c.TaskID, State: "TASK_UNREACHABLE"}, now)
+	// Another host's offer says nothing about it.
+	other := "h1"
+	if host == "h1" {
+		other = "h2"
+	}
+	MatchOffers(st, []mesos.Offer{offer(other, 34000)}, up, tf)
+	if c.Phase != PhaseLost || c.TaskID != oldTask {
+		t.Fatalf("relaunched on an unrelated offer: %+v", c)
+	}
+	// Its host under a new agent id: the old agent and task are gone.
+	o := offer(host, 35000)
+	o.AgentID = mesos.AgentID{Value: "rebooted-id"}
+	plans, _ := MatchOffers(st, []mesos.Offer{o}, up, tf)
+	if opTypes(plans[0]) != "LAUNCH" || c.TaskID == oldTask || c.Phase != PhaseLaunched || c.Restarts != 1 || c.ServerID == "" {
+		t.Fatalf("ops %s member %+v", opTypes(plans[0]), c)
+	}
+}
+
 func TestRetiredReservationIsReleased(t *testing.T) {
 	cfg := testConfig()
 	st, tf := deployed(t, cfg)

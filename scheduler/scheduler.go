@@ -284,7 +284,9 @@ func (s *Scheduler) pendingLocked() bool {
 		return false
 	}
 	for _, m := range s.st.Members {
-		if m.Phase == PhasePending {
+		// A member lost with its host comes back when the host offers
+		// again (after a reboot, under a new agent id).
+		if m.Phase == PhasePending || m.Phase == PhaseLost {
 			return true
 		}
 	}
