@@ -16,7 +16,7 @@ build:
 
 # The main job: a whole cluster on this machine (see README).
 run: build
-	./$(BIN) local
+	./$(BIN) dev
 
 # Everything a fresh machine needs, then lint, the whole suite and a short
 # fuzz run of every parser.

@@ -18,14 +18,16 @@ func init() {
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := devcluster.Config{Agents: 3, Listen: "127.0.0.1:8080", Dir: ".dev/dev", Scheduler: scheduler.DefaultConfig()}
-	fs := cli.NewFlagSet("dev", "[--agents 3] [--listen 127.0.0.1:8080] [--dir DIR]", stderr)
+	fs := cli.NewFlagSet("dev", "[--agents 3] [--listen 127.0.0.1:8080] [--dir DIR] [--agent-base-ip 127.0.1.1]", stderr)
 	fs.IntVar(&cfg.Agents, "agents", cfg.Agents, "number of Mesos agents (hosts) of the local Mesos")
+	fs.StringVar(&cfg.AgentBaseIP, "agent-base-ip", "127.0.1.1", "loopback address of the first Mesos agent; agent i gets base+i")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HOST:PORT of the scheduler's web UI and REST API")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory for everything the cluster writes (removed on exit)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the directory on exit")
 	logFile := fs.String("log-file", "", "write the logs there (default: DIR/dev.log)")
 	fs.IntVar(&cfg.Scheduler.DBServers, "dbservers", cfg.Scheduler.DBServers, "number of DBServers")
 	fs.IntVar(&cfg.Scheduler.Coordinators, "coordinators", cfg.Scheduler.Coordinators, "number of coordinators")
+	fs.StringVar(&cfg.Scheduler.Placement, "placement", cfg.Scheduler.Placement, "unique-host (one member of a role per Mesos agent; scale beyond --agents needs more agents) or any")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -25,6 +25,10 @@ import (
 type Config struct {
 	// Agents is the number of Mesos agents (hosts).
 	Agents int
+	// AgentBaseIP is the first agent's loopback address (agent i gets
+	// base+i); default mesoslocal's 127.0.1.1. Two dev clusters on one
+	// machine need different ones.
+	AgentBaseIP string
 	// Listen is the scheduler's API and UI address.
 	Listen string
 	// Dir holds everything the cluster writes; it is removed on exit unless
@@ -72,7 +76,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer, ready func(Info)) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	mc, err := mesoslocal.Start(ctx, mesoslocal.Config{WorkDir: filepath.Join(dir, "mesos"), KeepWorkDir: true,
-		AgentCount: cfg.Agents, Logger: cfg.Log.With("component", "mesoslocal")})
+		AgentCount: cfg.Agents, AgentBaseIP: cfg.AgentBaseIP, Logger: cfg.Log.With("component", "mesoslocal")})
 	if err != nil {
 		return fmt.Errorf("devcluster: start mesoslocal: %w", err)
 	}
