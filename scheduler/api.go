@@ -364,9 +364,7 @@ func (s *Scheduler) postScaleStep(c echo.Context) error {
 }
 
 func (s *Scheduler) getAutoscale(c echo.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return c.JSON(http.StatusOK, map[string]any{"policy": s.st.Autoscale, "decisions": s.autoscaleDecisionsLocked()})
+	return c.JSON(http.StatusOK, s.AutoscaleStatus())
 }
 
 func (s *Scheduler) putAutoscale(c echo.Context) error {

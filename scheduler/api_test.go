@@ -177,7 +177,7 @@ func TestAutoscaleEvaluate(t *testing.T) {
 		{"at min: no step", 1, at(1, 1, 1, 1, 1, 1, 1), time.Time{}, 1, false},
 		{"cooldown", 1, at(150, 150, 150, 150, 150, 150, 150), now.Add(-30 * time.Second), 1, false},
 		{"below min is raised", 0, nil, time.Time{}, 1, true},
-		{"above max is lowered", 5, nil, time.Time{}, 3, true},
+		{"above max is lowered, one step", 5, nil, time.Time{}, 4, true},
 	}
 	for _, c := range cases {
 		got, reason, step := p.Evaluate(c.current, c.samples, c.lastStep, now)

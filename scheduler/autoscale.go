@@ -76,45 +76,59 @@ func (p RolePolicy) Validate(role string) error {
 
 // Sample is one observation of a role's metric.
 type Sample struct {
-	Time  time.Time
-	Value float64
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
 }
 
-// Decision is one autoscaling decision, with its reason.
+// Decision is one autoscaling decision, with its reason; Error is set when
+// the scale request was refused (e.g. DBServers below the largest
+// replicationFactor).
 type Decision struct {
 	Time   time.Time `json:"time"`
 	Role   string    `json:"role"`
+	Metric string    `json:"metric,omitempty"`
 	From   int       `json:"from"`
 	To     int       `json:"to"`
 	Reason string    `json:"reason"`
+	Error  string    `json:"error,omitempty"`
 }
 
-// Evaluate decides one autoscaling step for a role from the samples of the
-// last window: up when every sample of the window is above ScaleUpAbove,
-// down when every one is below ScaleDownBelow; one member at a time, within
-// [Min, Max], not during the cooldown after the last step, and only with a
-// window's worth of samples. It returns the new count and the reason, or ok
-// false for no step.
+// Evaluate decides one autoscaling step for a role from its recent samples
+// (oldest first): up when every sample of the last window is above
+// ScaleUpAbove, down when every one is below ScaleDownBelow; one member at a
+// time, within [Min, Max], not during the cooldown after the last step, and
+// only once the samples cover the window (one sample older than the window,
+// or the oldest in it at least 90% of the window old) with at least two in
+// it. A count outside [Min, Max] moves one step towards it at once. It
+// returns the new count and the reason, or ok false for no step.
 func (p RolePolicy) Evaluate(current int, samples []Sample, lastStep, now time.Time) (int, string, bool) {
 	if !p.Enabled {
 		return current, "", false
 	}
 	if current < p.Min {
-		return p.Min, fmt.Sprintf("below the policy's min %d", p.Min), true
+		return current + 1, fmt.Sprintf("%d is below the policy's min %d", current, p.Min), true
 	}
 	if current > p.Max {
-		return p.Max, fmt.Sprintf("above the policy's max %d", p.Max), true
+		return current - 1, fmt.Sprintf("%d is above the policy's max %d", current, p.Max), true
 	}
 	if !lastStep.IsZero() && now.Sub(lastStep) < time.Duration(p.Cooldown) {
 		return current, "", false
 	}
+	start := now.Add(-time.Duration(p.Window))
 	var window []Sample
+	covered := false
 	for _, s := range samples {
-		if now.Sub(s.Time) <= time.Duration(p.Window) {
+		switch {
+		case s.Time.Before(start):
+			covered = true
+		case !s.Time.After(now):
 			window = append(window, s)
 		}
 	}
-	if len(window) == 0 || now.Sub(window[0].Time) < time.Duration(p.Window)*9/10 {
+	if len(window) < 2 {
+		return current, "", false
+	}
+	if !covered && now.Sub(window[0].Time) < time.Duration(p.Window)*9/10 {
 		return current, "", false // not a full window yet
 	}
 	above, below := true, true
@@ -127,9 +141,9 @@ func (p RolePolicy) Evaluate(current int, samples []Sample, lastStep, now time.T
 	avg := sum / float64(len(window))
 	switch {
 	case above && current < p.Max:
-		return current + 1, fmt.Sprintf("%s stayed above %g for %v (average %.1f)", p.Metric, p.ScaleUpAbove, p.Window, avg), true
+		return current + 1, fmt.Sprintf("%s stayed above %g for %v (average %.1f over %d samples)", p.Metric, p.ScaleUpAbove, time.Duration(p.Window), avg, len(window)), true
 	case below && current > p.Min:
-		return current - 1, fmt.Sprintf("%s stayed below %g for %v (average %.1f)", p.Metric, p.ScaleDownBelow, p.Window, avg), true
+		return current - 1, fmt.Sprintf("%s stayed below %g for %v (average %.1f over %d samples)", p.Metric, p.ScaleDownBelow, time.Duration(p.Window), avg, len(window)), true
 	}
 	return current, "", false
 }

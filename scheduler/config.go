@@ -65,6 +65,9 @@ type Config struct {
 	Autoscale                            bool
 	AutoscaleCoordMin, AutoscaleCoordMax int
 	AutoscaleDBMin, AutoscaleDBMax       int
+	// AutoscaleInterval is how often the autoscaler reads the coordinators'
+	// and DBServers' metrics and evaluates the policy.
+	AutoscaleInterval time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -83,6 +86,7 @@ func DefaultConfig() Config {
 		SupervisionOkThreshold: 5 * time.Second, SupervisionGracePeriod: 10 * time.Second,
 		ReplicationTimeout: 3 * time.Second,
 		AutoscaleCoordMin:  1, AutoscaleCoordMax: 8, AutoscaleDBMin: 2, AutoscaleDBMax: 8,
+		AutoscaleInterval: 10 * time.Second,
 	}
 }
 
@@ -122,6 +126,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.AutoscaleCoordMax, "autoscale-coordinators-max", c.AutoscaleCoordMax, "autoscaling: most coordinators")
 	fs.IntVar(&c.AutoscaleDBMin, "autoscale-dbservers-min", c.AutoscaleDBMin, "autoscaling: fewest DBServers")
 	fs.IntVar(&c.AutoscaleDBMax, "autoscale-dbservers-max", c.AutoscaleDBMax, "autoscaling: most DBServers")
+	fs.DurationVar(&c.AutoscaleInterval, "autoscale-interval", c.AutoscaleInterval, "autoscaling: how often the members' metrics are read and the policy evaluated")
 }
 
 func resFlags(fs *flag.FlagSet, role string, r *Resources, disk bool) {
@@ -188,6 +193,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AutoscaleCoordMin < 1 || c.AutoscaleCoordMax < c.AutoscaleCoordMin || c.AutoscaleDBMin < 1 || c.AutoscaleDBMax < c.AutoscaleDBMin {
 		return bad("autoscale bounds need 1 <= min <= max")
+	}
+	if c.AutoscaleInterval < 100*time.Millisecond {
+		return bad("--autoscale-interval must be at least 100ms, got %v", c.AutoscaleInterval)
 	}
 	if c.Master == "" {
 		return bad("--master is required")

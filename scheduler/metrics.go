@@ -20,6 +20,12 @@ type metrics struct {
 	agencyUp   *prometheus.Desc
 	healthCode *prometheus.Desc
 	s          *Scheduler
+
+	// autoscaleDecisions counts the autoscaler's steps by role, direction
+	// and result (applied, refused); autoscaleObserved is the latest value
+	// of every autoscale metric by role.
+	autoscaleDecisions *prometheus.CounterVec
+	autoscaleObserved  *prometheus.GaugeVec
 }
 
 func newMetrics(s *Scheduler) *metrics {
@@ -33,6 +39,11 @@ func newMetrics(s *Scheduler) *metrics {
 		agencyUp:   prometheus.NewDesc("arangomesos_agency_up", "1 when the Agency answers.", nil, nil),
 		healthCode: prometheus.NewDesc("arangomesos_health_code", "HTTP code of /v1/health (200 healthy).", nil, nil),
 	}
+	m.autoscaleDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "arangomesos", Name: "autoscale_decisions_total",
+		Help: "Autoscaler steps by role (coordinators, dbservers), direction (up, down) and result (applied, refused)."}, []string{"role", "direction", "result"})
+	m.autoscaleObserved = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "arangomesos", Name: "autoscale_observed",
+		Help: "Latest value of each autoscale metric by role, as the autoscaler computes it from the members' metrics."}, []string{"role", "metric"})
+	m.reg.MustRegister(m.autoscaleDecisions, m.autoscaleObserved)
 	m.reg.MustRegister(m.offers, m.events, m, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

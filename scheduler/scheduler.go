@@ -183,9 +183,15 @@ func (s *Scheduler) Run(parent context.Context) error {
 		defer close(done)
 		s.decideLoop(ctx)
 	}()
+	asDone := make(chan struct{})
+	go func() {
+		defer close(asDone)
+		s.autoscaleLoop(ctx)
+	}()
 	err := s.runMesos(ctx, cancel)
 	cancel()
 	<-done
+	<-asDone
 	if s.uninstalled() {
 		s.log.Info("uninstall done; serving the API until stopped (remove the Marathon app now)")
 		<-parent.Done()
