@@ -274,6 +274,7 @@ func TestNonDefaultOptionsReachTheScheduler(t *testing.T) {
 	want.RebalanceOnScaleUp = false
 	want.Autoscale = true
 	want.AutoscaleCoordMin, want.AutoscaleCoordMax, want.AutoscaleDBMin, want.AutoscaleDBMax = 2, 6, 4, 12
+	want.AutoscaleInterval = 30 * time.Second
 	want.SupervisionOkThreshold, want.SupervisionGracePeriod, want.ReplicationTimeout = 3*time.Second, 20*time.Second, 5*time.Second
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("scheduler config:\n got %+v\nwant %+v", got, want)
