@@ -195,8 +195,17 @@ func TestCoordinatorsAutoscaleWithTheRequestRate(t *testing.T) {
 		}
 		return nil
 	})
-	if st, _ := d.autoscaleStatus(); len(st.Decisions) != 1 || d.state().Targets.Coordinators != 3 {
-		t.Fatalf("max 3 not respected: %+v", st.Decisions)
+	st, err := d.autoscaleStatus()
+	if err != nil || len(st.Decisions) != 1 || d.state().Targets.Coordinators != 3 {
+		t.Fatalf("max 3 not respected: %+v %v", st.Decisions, err)
+	}
+	// Every metric is read, the DBServers' too (their policy is off).
+	c, db := st.Roles["coordinators"].Observed, st.Roles["dbservers"].Observed
+	if c == nil || c.Members != 3 || c.Values[MetricLatencyP99] <= 0 {
+		t.Errorf("coordinators observed: %+v", c)
+	}
+	if db == nil || db.Members != 3 || len(db.Values) != 3 {
+		t.Errorf("DBServers observed: %+v", db)
 	}
 
 	// The load stops: back to two after the cooldown and a quiet window.
