@@ -34,6 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no state store", func(c *Config) { c.ZK, c.StateDir = "", "" }, "either --zk or --state-dir"},
 		{"artifact URL without scheme", func(c *Config) { c.ArtifactURL = "just-a-file" }, "--artifact-url"},
 		{"autoscale min above max", func(c *Config) { c.AutoscaleDBMin, c.AutoscaleDBMax = 5, 3 }, "autoscale bounds"},
+		{"zero autoscale interval", func(c *Config) { c.AutoscaleInterval = 0 }, "--autoscale-interval"},
 		{"no master", func(c *Config) { c.Master = "" }, "--master is required"},
 	}
 	for _, c := range cases {
