@@ -24,7 +24,7 @@ import (
 // processes), and the scheduler as a real `arangomesos scheduler` process
 // that the test can kill and start again.
 type deployment struct {
-	t     *testing.T
+	t     testing.TB
 	mc    *mesoslocal.Cluster
 	bin   string
 	dir   string
@@ -53,7 +53,16 @@ var e2eSchedulerFlags = []string{"--supervision-ok-threshold", "2s", "--supervis
 
 // deploy starts mesoslocal and the scheduler, and waits until the cluster
 // serves (GET /v1/health 200).
-func deploy(t *testing.T, o deployOptions) *deployment {
+func deploy(t testing.TB, o deployOptions) *deployment {
+	t.Helper()
+	d := startDeployment(t, o)
+	d.waitHealthy(3 * time.Minute)
+	return d
+}
+
+// startDeployment starts mesoslocal and the scheduler and returns at once,
+// without waiting for the cluster (benchmarks time the deployment).
+func startDeployment(t testing.TB, o deployOptions) *deployment {
 	t.Helper()
 	if o.MesosAgents == 0 {
 		o.MesosAgents = 3
@@ -75,7 +84,6 @@ func deploy(t *testing.T, o deployOptions) *deployment {
 	d.sched = testharness.StartProcess(t, "scheduler", d.bin, args)
 	// Executors and nodes are stopped by mesoslocal (its cleanup runs after
 	// the scheduler's, which registered later).
-	d.waitHealthy(3 * time.Minute)
 	return d
 }
 
