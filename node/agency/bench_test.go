@@ -46,17 +46,26 @@ func BenchmarkAgency(b *testing.B) {
 		const writers, each = 64, 250
 		start = time.Now()
 		var wg sync.WaitGroup
+		lats := make([][]time.Duration, writers)
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
+					t0 := time.Now()
 					write(fmt.Sprintf("/conc/%d", w), i)
+					lats[w] = append(lats[w], time.Since(t0))
 				}
 			}(w)
 		}
 		wg.Wait()
 		b.ReportMetric(writers*each/time.Since(start).Seconds(), "conc64-writes/s")
+		lat = lat[:0]
+		for _, l := range lats {
+			lat = append(lat, l...)
+		}
+		b.ReportMetric(ms(percentile(lat, 50)), "conc64-write-p50-ms")
+		b.ReportMetric(ms(percentile(lat, 99)), "conc64-write-p99-ms")
 
 		const reads = 2000
 		lat = lat[:0]
