@@ -173,6 +173,8 @@ func BenchmarkRelaunchKilledDBServer(b *testing.B) {
 		}
 	}
 	d.checkDocs(col, keys)
+	// One line with every kill (benchmark logs keep only 10 lines).
+	b.Logf("%d kills, seconds to the relaunch serving: %v; RUNNING: %v", len(serving), secondsList(serving), secondsList(running))
 	for _, r := range []struct {
 		name string
 		d    []time.Duration
@@ -231,4 +233,13 @@ func nearestRank(d []time.Duration, p int) time.Duration {
 	}
 	r := (p*len(s) + 99) / 100 // ceil(p/100 · n)
 	return s[max(r, 1)-1]
+}
+
+// secondsList formats durations as seconds with millisecond precision.
+func secondsList(d []time.Duration) string {
+	s := make([]string, len(d))
+	for i, x := range d {
+		s[i] = fmt.Sprintf("%.3f", x.Seconds())
+	}
+	return strings.Join(s, " ")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,6 +81,8 @@ func BenchmarkFailover(b *testing.B) {
 				leader.Restart()
 				c.WaitServing(leader)
 			}
+			// One line with every kill (benchmark logs keep only 10 lines).
+			b.Logf("%d kills, seconds to the first write: %v; to the new leader in the Plan: %v", len(writes), secondsList(writes), secondsList(plans))
 			b.ReportMetric(seconds(nearestRank(writes, 50)), "p50-s")
 			b.ReportMetric(seconds(nearestRank(writes, 99)), "p99-s")
 			b.ReportMetric(seconds(slices.Max(writes)), "max-s")
@@ -122,3 +126,12 @@ func nearestRank(d []time.Duration, p int) time.Duration {
 }
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
+
+// secondsList formats durations as seconds with millisecond precision.
+func secondsList(d []time.Duration) string {
+	s := make([]string, len(d))
+	for i, x := range d {
+		s[i] = strconv.FormatFloat(x.Seconds(), 'f', 3, 64)
+	}
+	return strings.Join(s, " ")
+}
