@@ -130,7 +130,7 @@ func BenchmarkRelaunchKilledDBServer(b *testing.B) {
 			var tRunning, tServing, tHealthy, tGood time.Duration
 			pollFor(b, 3*time.Minute, 20*time.Millisecond, func() error {
 				now := time.Since(start)
-				if tServing == 0 && available(addr) {
+				if tServing == 0 && nodeAnswers(addr) {
 					tServing = now
 				}
 				var st StateView
@@ -184,8 +184,8 @@ func BenchmarkRelaunchKilledDBServer(b *testing.B) {
 	}
 }
 
-// available reports whether a node answers its availability check.
-func available(addr string) bool {
+// nodeAnswers reports whether a node answers its availability check.
+func nodeAnswers(addr string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/_admin/server/availability", nil)
