@@ -25,6 +25,11 @@ const failoverKills = 5
 // to the agents and to the DBServers (whose leader lease is the ok
 // threshold and must not outlast the agents' grace period).
 //
+// The last configuration also runs supervision rounds every 500 ms instead
+// of every second (--agency.supervision-frequency): the Supervision sees a
+// heartbeat, and declares a server FAILED, only at a round, so the round
+// interval adds up to two intervals to the grace period.
+//
 // Per kill it also records when the Agency's Plan named a new leader
 // (failover decided by Supervision), polling the Agency every 10 ms. It reports p50, p99 (nearest rank: with
 // few kills the largest) and max in seconds. Run it with -benchtime 1x (make
@@ -33,15 +38,21 @@ func BenchmarkFailover(b *testing.B) {
 	for _, tc := range []struct {
 		name      string
 		ok, grace time.Duration
+		frequency time.Duration // of supervision rounds; 0: the default 1 s
 	}{
-		{"default-5s-10s", 5 * time.Second, 10 * time.Second},
-		{"e2e-2s-5s", 2 * time.Second, 5 * time.Second},
-		{"tuned-1s-2s", 1 * time.Second, 2 * time.Second},
+		{"default-5s-10s", 5 * time.Second, 10 * time.Second, 0},
+		{"e2e-2s-5s", 2 * time.Second, 5 * time.Second, 0},
+		{"tuned-1s-2s", 1 * time.Second, 2 * time.Second, 0},
+		{"tuned-1s-2s-rounds-500ms", 1 * time.Second, 2 * time.Second, 500 * time.Millisecond},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			args := []string{"--agency.supervision-ok-threshold", tc.ok.String(), "--agency.supervision-grace-period", tc.grace.String()}
+			agentArgs := args
+			if tc.frequency > 0 {
+				agentArgs = append(slices.Clone(args), "--agency.supervision-frequency", tc.frequency.String())
+			}
 			c := testharness.StartCluster(b, testharness.ClusterOptions{DBServers: 3, Coordinators: 1,
-				AgentArgs: args, DBServerArgs: args})
+				AgentArgs: agentArgs, DBServerArgs: args})
 			createCollection(b, c, "fo", 1, 2, 10)
 			var writes, plans []time.Duration
 			for run := 0; run < failoverKills*b.N; run++ {
