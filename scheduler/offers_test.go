@@ -431,3 +431,48 @@ func TestTargetsArePublishedOnce(t *testing.T) {
 		t.Fatal("targets written twice")
 	}
 }
+
+func TestScaleUpRebalancesOnceTheNewDBServersAreGood(t *testing.T) {
+	cfg := testConfig()
+	st, _ := deployed(t, cfg)
+	st.TargetsInAgency, st.Deployed = true, true
+	five := 5
+	w := World{Now: now, Config: cfg, Agency: AgencyView{Up: true, NumDBServers: &five, Health: map[string]cluster.HealthRecord{}}}
+	if acts, _ := Decide(st, w); hasKind(acts, ActRebalance) || !st.RebalancePending {
+		t.Fatalf("new DBServers are not running yet: pending %v, actions %+v", st.RebalancePending, acts)
+	}
+	dbs := st.Sorted(cluster.RoleDBServer)
+	for i, m := range dbs {
+		m.TaskID, m.TaskState, m.Phase = fmt.Sprintf("db-%d", i), "TASK_RUNNING", PhaseLaunched
+		if i < 4 {
+			w.Agency.Health[m.ServerID] = cluster.HealthRecord{Status: cluster.StatusGood}
+		}
+	}
+	if acts, _ := Decide(st, w); hasKind(acts, ActRebalance) {
+		t.Fatal("rebalanced before the last new DBServer is GOOD")
+	}
+	w.Agency.Health[dbs[4].ServerID] = cluster.HealthRecord{Status: cluster.StatusGood}
+	if acts, _ := Decide(st, w); !hasKind(acts, ActRebalance) || st.RebalancePending {
+		t.Fatalf("no rebalance once all are GOOD: %+v", acts)
+	}
+	if acts, _ := Decide(st, w); hasKind(acts, ActRebalance) {
+		t.Fatal("rebalanced twice")
+	}
+	// Off by flag: never.
+	cfg.RebalanceOnScaleUp = false
+	st2, _ := deployed(t, cfg)
+	st2.TargetsInAgency, st2.Deployed = true, true
+	Decide(st2, World{Now: now, Config: cfg, Agency: AgencyView{Up: true, NumDBServers: &five}})
+	if st2.RebalancePending {
+		t.Fatal("--rebalance-on-scale-up=false still rebalances")
+	}
+}
+
+func hasKind(acts []Action, kind string) bool {
+	for _, a := range acts {
+		if a.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

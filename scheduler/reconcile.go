@@ -58,6 +58,8 @@ const (
 	ActAgencyLeave = "agencyLeave"
 	// ActWriteTargets writes the desired counts to the Agency's Target.
 	ActWriteTargets = "writeTargets"
+	// ActRebalance asks a coordinator to move shards onto new DBServers.
+	ActRebalance = "rebalance"
 )
 
 // Action is one side effect for the scheduler's I/O layer.
@@ -187,6 +189,7 @@ func Decide(st *State, w World) ([]Action, []Event) {
 		d.member(m)
 	}
 	d.retired()
+	d.rebalance()
 	if !st.Deployed && len(st.Members) > 0 && d.allRunning(st.Sorted("")) {
 		st.Deployed = true
 		d.event(EventScale, "", "the cluster is deployed: every member runs")
@@ -242,6 +245,9 @@ func (d *decider) scale() {
 			if d.st.FrameworkID != "" && len(have) > 0 {
 				d.event(EventScale, m.Name, "scaling %ss up to %d: added %s", roleName(role), want, m.Name)
 			}
+			if role == cluster.RoleDBServer && d.st.Deployed && d.w.Config.RebalanceOnScaleUp {
+				d.st.RebalancePending = true
+			}
 		}
 		switch {
 		case role == cluster.RoleCoordinator && len(have) > want:
@@ -264,6 +270,27 @@ func (d *decider) scale() {
 			_ = d.st.Retire(m, "scaled down", false)
 		}
 	}
+}
+
+// rebalance moves shards onto DBServers added by a scale-up, once every
+// DBServer runs and Supervision reports each GOOD (a server still starting
+// would be skipped by rebalanceShards). A failed request sets the flag
+// again (Scheduler.act).
+func (d *decider) rebalance() {
+	if !d.st.RebalancePending || d.st.Uninstalling || !d.w.Agency.Up {
+		return
+	}
+	dbs := d.st.Sorted(cluster.RoleDBServer)
+	if len(dbs) != d.st.Targets.DBServers || !d.allRunning(dbs) {
+		return
+	}
+	for _, m := range dbs {
+		if h, ok := d.w.Agency.Health[m.ServerID]; !ok || h.Status != cluster.StatusGood {
+			return
+		}
+	}
+	d.st.RebalancePending = false
+	d.act(Action{Kind: ActRebalance, Reason: "move shards onto the new DBServers"})
 }
 
 func (d *decider) target(role cluster.Role) int {

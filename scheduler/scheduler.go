@@ -347,6 +347,12 @@ func (s *Scheduler) act(ctx context.Context, acts []Action) {
 			err = s.agencyLeave(ctx, a.Member)
 		case ActRemoveServer:
 			err = s.removeServer(ctx, a.Member)
+		case ActRebalance:
+			if _, err = s.Rebalance(ctx); err != nil {
+				s.mu.Lock()
+				s.st.RebalancePending = true
+				s.mu.Unlock()
+			}
 		}
 		if err != nil {
 			s.log.Warn("action failed; retrying next round", "action", a.Kind, "member", memberName(a.Member), "err", err)

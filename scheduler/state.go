@@ -37,6 +37,10 @@ type State struct {
 	Autoscale Policy         `json:"autoscale"`
 	// Deployed is set once every member of the first deployment ran.
 	Deployed bool `json:"deployed"`
+	// RebalancePending is set when DBServers were added by a scale-up: once
+	// they all run and Supervision calls them GOOD, shards are moved onto
+	// them (rebalanceShards), once.
+	RebalancePending bool `json:"rebalancePending,omitempty"`
 	// Uninstalling is set by POST /v1/uninstall.
 	Uninstalling bool `json:"uninstalling,omitempty"`
 }

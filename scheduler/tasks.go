@@ -50,6 +50,10 @@ func (tf TaskFactory) nodeSpec(st *State, m *Member) spec.NodeSpec {
 			"--agency.supervision-ok-threshold", tf.Config.SupervisionOkThreshold.String(),
 			"--agency.supervision-grace-period", tf.Config.SupervisionGracePeriod.String(),
 		}
+	case cluster.RoleDBServer:
+		// A DBServer's ok threshold is its leader lease: it must match the
+		// agents', or a cut-off leader would outlive its failover.
+		s.Args = []string{"--agency.supervision-ok-threshold", tf.Config.SupervisionOkThreshold.String()}
 	case cluster.RoleCoordinator:
 		s.RootPassword = st.RootPassword
 	}

@@ -3,4 +3,4 @@
 # the results; docs/benchmarks.md explains the method and records the numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench . -benchtime "${BENCH_TIME:-1x}" -timeout 60m ./... 2>&1 | tee bin/bench.txt
+go test -p 1 -run '^$' -bench . -benchtime "${BENCH_TIME:-1x}" -timeout 60m ./... 2>&1 | tee bin/bench.txt
