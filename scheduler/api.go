@@ -287,11 +287,15 @@ func (s *Scheduler) ReplaceMember(name string) error {
 	if err := s.st.Retire(m, "replaced by the operator", true); err != nil {
 		return err
 	}
-	m.AvoidHost = host
+	m.AvoidHost, m.AvoidUntil = host, time.Now().Add(avoidHostFor)
 	s.record(Event{Kind: EventReplace, Member: name, Message: fmt.Sprintf("replacing %s (%s) with %s, asked by the operator", name, old, m.ServerID)})
 	s.Kick()
 	return s.store.Save(contextBackground(), s.st)
 }
+
+// avoidHostFor is how long an operator's replacement waits for a host other
+// than its predecessor's.
+const avoidHostFor = time.Minute
 
 func (s *Scheduler) postRestart(c echo.Context) error {
 	if err := s.RestartMember(c.Param("name")); err != nil {

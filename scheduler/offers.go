@@ -291,8 +291,34 @@ func (m *matcher) placeNew(role cluster.Role) {
 		if mem.Phase != PhasePending || (mem.Persistent() && mem.PersistenceID != "") {
 			continue
 		}
+		if p := m.predecessorInCluster(mem); p != nil {
+			m.waiting[mem.Name] = fmt.Sprintf("waiting until Supervision declares its predecessor %s FAILED", p.ServerID)
+			continue
+		}
 		m.placeOne(mem)
 	}
+}
+
+// predecessorInCluster returns the retired DBServer that mem replaces while
+// Supervision still counts it as a healthy member of the cluster. A
+// replacement started then would make one DBServer more than Target asks
+// for, and Supervision's shrinkCluster would clean out the newest, emptiest
+// one — the replacement — again and again. Once the predecessor is FAILED
+// (its task is killed; for a lost host long before the replace timeout) or
+// removed, Supervision no longer counts it.
+func (m *matcher) predecessorInCluster(mem *Member) *Member {
+	if mem.Role != cluster.RoleDBServer {
+		return nil
+	}
+	for _, r := range m.st.Retired {
+		if r.Name != mem.Name || r.Role != cluster.RoleDBServer || r.RemovedFromCluster || r.ReplaceReason == "cleaned out" {
+			continue
+		}
+		if h, ok := m.w.Agency.Health[r.ServerID]; ok && h.Status != cluster.StatusFailed {
+			return r
+		}
+	}
+	return nil
 }
 
 // placeOne places and launches one new member on the first suitable offer,
@@ -300,6 +326,9 @@ func (m *matcher) placeNew(role cluster.Role) {
 func (m *matcher) placeOne(mem *Member) {
 	used := m.hostsOf(mem.Role)
 	for _, avoid := range []bool{true, false} {
+		if !avoid && mem.AvoidHost != "" && m.w.Now.Before(mem.AvoidUntil) {
+			break
+		}
 		for _, p := range m.plans {
 			if p.Hold || (m.tf.Config.Placement == "unique-host" && used[p.Offer.Hostname]) || !m.fits(p, mem.Role) {
 				continue

@@ -476,3 +476,45 @@ func hasKind(acts []Action, kind string) bool {
 	}
 	return false
 }
+
+func TestOperatorReplacementWaitsForItsPredecessorToFailAndAvoidsItsHost(t *testing.T) {
+	cfg := testConfig()
+	st, tf := deployed(t, cfg)
+	up := World{Now: now, Config: cfg, Agency: AgencyView{Up: true, Health: map[string]cluster.HealthRecord{}}}
+	MatchOffers(st, []mesos.Offer{offer("h1", 31100), offer("h2", 32100), offer("h3", 33100)}, up, tf)
+	m := st.Members["dbserver-2"]
+	oldID, host := m.ServerID, m.Hostname
+	up.Agency.Health[oldID] = cluster.HealthRecord{Status: cluster.StatusGood}
+	if err := st.Retire(m, "replaced by the operator", true); err != nil {
+		t.Fatal(err)
+	}
+	m.AvoidHost, m.AvoidUntil = host, now.Add(time.Minute)
+	// Its predecessor still counts as GOOD: a replacement now would be one
+	// DBServer too many for Supervision.
+	_, waiting := MatchOffers(st, []mesos.Offer{offer("h4", 34000)}, up, tf)
+	if m.Phase != PhasePending || !strings.Contains(waiting["dbserver-2"], oldID) {
+		t.Fatalf("placed while its predecessor is GOOD: %+v %v", m, waiting)
+	}
+	up.Agency.Health[oldID] = cluster.HealthRecord{Status: cluster.StatusFailed}
+	// Only its old host offers: it waits for another one for a while…
+	MatchOffers(st, []mesos.Offer{offer(host, 35000)}, up, tf)
+	if m.Phase != PhasePending {
+		t.Fatalf("took the avoided host at once: %+v", m)
+	}
+	// …takes another host when one offers…
+	MatchOffers(st, []mesos.Offer{offer(host, 35000), offer("h4", 34000)}, up, tf)
+	if m.Phase != PhaseLaunched || m.Hostname != "h4" {
+		t.Fatalf("not placed on h4: %+v", m)
+	}
+	// …and, when none does, the avoided host after AvoidUntil.
+	c := st.Members["dbserver-3"]
+	cHost := c.Hostname
+	_ = st.Retire(c, "replaced by the operator", true)
+	c.AvoidHost, c.AvoidUntil = cHost, now.Add(time.Minute)
+	later := up
+	later.Now = now.Add(2 * time.Minute)
+	MatchOffers(st, []mesos.Offer{offer(c.AvoidHost, 36000)}, later, tf)
+	if c.Phase != PhaseLaunched {
+		t.Fatalf("never falls back to the avoided host: %+v", c)
+	}
+}

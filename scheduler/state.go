@@ -108,8 +108,11 @@ type Member struct {
 	KillRequestedAt time.Time `json:"killRequestedAt,omitempty"`
 	LastMessage     string    `json:"lastMessage,omitempty"`
 	// AvoidHost, when set, keeps a replacement off its predecessor's host
-	// if another host fits.
-	AvoidHost string `json:"avoidHost,omitempty"`
+	// if another host fits; until AvoidUntil it waits for another host's
+	// offer (declined offers come back after a revive), then it takes the
+	// avoided host rather than none.
+	AvoidHost  string    `json:"avoidHost,omitempty"`
+	AvoidUntil time.Time `json:"avoidUntil,omitempty"`
 	// ReplaceReason is set on a retired incarnation.
 	ReplaceReason string `json:"replaceReason,omitempty"`
 	// RemovedFromCluster is set once removeServer (or the Agency membership

@@ -127,17 +127,21 @@ func (b *BuntStore) Save(_ context.Context, s *State) error {
 	})
 }
 
-// Delete removes the state.
+// Delete removes the state, and rewrites the file so that no earlier
+// version of it (secrets included) stays in its log.
 func (b *BuntStore) Delete(context.Context) error {
 	err := b.db.Update(func(tx *buntdb.Tx) error {
 		_, err := tx.Delete(buntKey)
 		return err
 	})
-	if errors.Is(err, buntdb.ErrNotFound) {
-		return nil
+	if err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+		return fmt.Errorf("scheduler: delete state: %w", err)
 	}
 	b.version = 0
-	return err
+	if err := b.db.Shrink(); err != nil {
+		return fmt.Errorf("scheduler: compact the state file: %w", err)
+	}
+	return nil
 }
 
 // Close closes the file.

@@ -1,0 +1,183 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/arangomesos/arangomesos/internal/testharness"
+)
+
+// The one knob: ArangoDB's numberOfServers on a coordinator moves the
+// scheduler's targets, and the scheduler's scale API moves numberOfServers.
+func TestNumberOfServersKnobBothWays(t *testing.T) {
+	d := deploy(t, deployOptions{})
+	body := map[string]int{"numberOfCoordinators": 3}
+	if code, err := d.coordinatorJSON(http.MethodPut, "/_admin/cluster/numberOfServers", body, nil); err != nil || code != http.StatusOK {
+		t.Fatalf("PUT numberOfServers: %d %v", code, err)
+	}
+	d.waitCounts(2*time.Minute, 3, 3)
+	if st := d.state(); st.Targets.Coordinators != 3 {
+		t.Fatalf("targets %+v after numberOfServers 3", st.Targets)
+	}
+	if code, err := d.api(http.MethodPut, "/v1/scale", map[string]int{"coordinators": 2}, nil); err != nil || code != http.StatusAccepted {
+		t.Fatalf("scale: %d %v", code, err)
+	}
+	testharness.Eventually(t, time.Minute, func() error {
+		n, err := d.numberOfServers()
+		if err != nil {
+			return err
+		}
+		if n.NumberOfCoordinators != 2 || n.NumberOfDBServers != 3 {
+			return fmt.Errorf("numberOfServers %+v, want 2 coordinators and 3 DBServers", n)
+		}
+		return nil
+	})
+	d.waitCounts(2*time.Minute, 3, 2)
+}
+
+func TestRestartAndReplaceAMember(t *testing.T) {
+	d := deploy(t, deployOptions{MesosAgents: 4, Args: []string{"--replace-timeout", "1m"}})
+	col := d.collection("lifecycle", 4)
+	keys := d.writeDocs(col, "k", 100)
+
+	// Restart: the same host, id, port and volume; a new task.
+	before := d.member("dbserver-1")
+	if code, err := d.api(http.MethodPost, "/v1/members/dbserver-1/restart", nil, nil); err != nil || code/100 != 2 {
+		t.Fatalf("restart: %d %v", code, err)
+	}
+	testharness.Eventually(t, 2*time.Minute, func() error {
+		m := d.member("dbserver-1")
+		if m.TaskID == before.TaskID || m.TaskState != "TASK_RUNNING" || m.Healthy == nil || !*m.Healthy {
+			return fmt.Errorf("dbserver-1: %s %s", m.TaskID, m.TaskState)
+		}
+		return nil
+	})
+	after := d.member("dbserver-1")
+	if after.ServerID != before.ServerID || after.AgentID != before.AgentID || after.Port != before.Port || after.Volume != before.Volume {
+		t.Errorf("restart moved the member: before %+v\nafter %+v", before, after)
+	}
+
+	// Replace: a new id on another host with a fresh volume; the old id
+	// leaves the cluster and the data is copied back to full replication.
+	old := d.member("dbserver-2")
+	if code, err := d.api(http.MethodPost, "/v1/members/dbserver-2/replace", nil, nil); err != nil || code/100 != 2 {
+		t.Fatalf("replace: %d %v", code, err)
+	}
+	d.waitCounts(3*time.Minute, 3, 2)
+	var repl MemberView
+	for _, m := range d.state().Members {
+		if m.Role == "dbserver" && m.ServerID != before.ServerID && m.Name != "dbserver-3" {
+			repl = m
+		}
+	}
+	if repl.ServerID == old.ServerID || repl.Volume == old.Volume || repl.Host == old.Host {
+		var evs []Event
+		d.api(http.MethodGet, "/v1/events", nil, &evs)
+		for _, e := range evs {
+			t.Logf("event %s %s %s", e.Kind, e.Member, e.Message)
+		}
+		t.Errorf("replacement %+v looks like the old member %+v", repl, old)
+	}
+	testharness.Eventually(t, 2*time.Minute, func() error {
+		health, err := d.clusterHealth()
+		if err != nil {
+			return err
+		}
+		if _, ok := health[old.ServerID]; ok {
+			return fmt.Errorf("the replaced %s is still in the cluster", old.ServerID)
+		}
+		return d.shardsInSync("lifecycle", 2)
+	})
+	d.checkDocs(col, keys)
+	testharness.Eventually(t, time.Minute, func() error {
+		for _, v := range d.volumesInMesos() {
+			if v == old.Volume {
+				return fmt.Errorf("the replaced member's volume %s is still on its agent", v)
+			}
+		}
+		return nil
+	})
+}
+
+func TestUninstallLeavesNothing(t *testing.T) {
+	d := deploy(t, deployOptions{})
+	d.writeDocs(d.collection("gone", 2), "k", 10)
+	if code, err := d.api(http.MethodPost, "/v1/uninstall", nil, nil); err != nil || code/100 != 2 {
+		t.Fatalf("uninstall: %d %v", code, err)
+	}
+	// A scale request during the uninstall is refused.
+	if code, _ := d.api(http.MethodPost, "/v1/scale/coordinators/up", nil, nil); code != http.StatusConflict && d.sched.Running() {
+		t.Errorf("scale during an uninstall: HTTP %d, want 409", code)
+	}
+	// The scheduler reports done (and stays up to say so, until Marathon
+	// or DC/OS deletes its app).
+	testharness.Eventually(t, 3*time.Minute, func() error {
+		var st UninstallStatus
+		if _, err := d.api(http.MethodGet, "/v1/uninstall", nil, &st); err != nil {
+			return err
+		}
+		if !st.Done {
+			return fmt.Errorf("uninstall: %+v", st)
+		}
+		return nil
+	})
+	if st := d.mc.State(); !st.Empty() {
+		t.Errorf("mesoslocal still holds frameworks, reservations or volumes: %+v", st.Agents)
+	}
+	d.sched.Stop(30 * time.Second)
+	if err := d.sched.ExitError(); err != nil {
+		t.Errorf("the scheduler exited with %v when stopped after the uninstall", err)
+	}
+	store, err := OpenBuntStore(filepath.Join(d.dir, "state"), "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if st, err := store.Load(context.Background()); st != nil || err != nil {
+		t.Errorf("state left in the store: %v %v", st != nil, err)
+	}
+	if fi, err := os.Stat(filepath.Join(d.dir, "state", "e2e.db")); err == nil && fi.Size() > 4096 {
+		t.Errorf("the state file still holds %d bytes of old versions", fi.Size())
+	}
+}
+
+func TestUnauthorizedRequestsGet401(t *testing.T) {
+	d := deploy(t, deployOptions{})
+	for _, c := range []struct {
+		method, path string
+		auth         func(*http.Request)
+	}{
+		{http.MethodGet, "/v1/state", nil},
+		{http.MethodGet, "/v1/state", func(r *http.Request) { r.Header.Set("Authorization", "Bearer wrong") }},
+		{http.MethodPut, "/v1/scale", func(r *http.Request) { r.SetBasicAuth("admin", "wrong") }},
+		{http.MethodPost, "/v1/uninstall", nil},
+		{http.MethodGet, "/v1/events", nil},
+	} {
+		var body struct {
+			Error string `json:"error"`
+			Code  int    `json:"code"`
+		}
+		code, err := testharness.JSONRequest(c.method, d.url+c.path, map[string]int{"coordinators": 5}, &body, c.auth)
+		if err != nil || code != http.StatusUnauthorized || body.Code != 401 || body.Error == "" {
+			t.Errorf("%s %s: HTTP %d %+v %v, want 401 with a JSON error", c.method, c.path, code, body, err)
+		}
+	}
+	for _, path := range []string{"/v1/health", "/metrics"} {
+		resp, err := http.Get(d.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s without auth: HTTP %d", path, resp.StatusCode)
+		}
+	}
+	if st := d.state(); st.Targets.Coordinators != 2 || st.Uninstalling {
+		t.Errorf("an unauthorized request changed the state: %+v", st.Targets)
+	}
+}
