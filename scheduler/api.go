@@ -50,6 +50,7 @@ func (s *Scheduler) Handler() http.Handler {
 	v1.GET("/autoscale", s.getAutoscale)
 	v1.PUT("/autoscale", s.putAutoscale)
 	v1.POST("/rebalance", s.postRebalance)
+	v1.GET("/shards", s.getShards)
 	v1.GET("/events", s.getEvents)
 	v1.GET("/uninstall", s.getUninstall)
 	v1.POST("/uninstall", s.postUninstall)

@@ -81,7 +81,7 @@ func TestAPIAuthentication(t *testing.T) {
 func TestAPIScaleValidation(t *testing.T) {
 	f := newAPIFixture(t)
 	for _, body := range []string{`{"dbservers":0}`, `{"dbservers":-1}`, `{"dbservers":2.5}`, `{"coordinators":"two"}`,
-		`{"agents":4}`, `{"agents":9}`, `{}`, `{"trolls":1}`, `not json`, `{"dbservers":3} trailing`} {
+		`{"agents":4}`, `{"agents":9}`, `{"agents":1}`, `{}`, `{"trolls":1}`, `not json`, `{"dbservers":3} trailing`} {
 		if code, m := f.call("PUT", "/v1/scale", body, true); code != 400 || m["error"] == nil {
 			t.Errorf("PUT /v1/scale %s: %d %v", body, code, m)
 		}

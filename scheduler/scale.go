@@ -53,6 +53,9 @@ func (s *Scheduler) Scale(ctx context.Context, want map[string]int, who string) 
 			if n < 1 || n%2 == 0 || n > 9 {
 				return t, apiErr(http.StatusBadRequest, "agents must be odd (1, 3, 5, 7 or 9), got %d", n)
 			}
+			if n < 3 && n < s.st.Targets.Agents {
+				return t, apiErr(http.StatusBadRequest, "agents %d → %d refused: an Agency of fewer than 3 agents survives no failure", s.st.Targets.Agents, n)
+			}
 			if d := n - s.st.Targets.Agents; d > 2 || d < -2 {
 				return t, apiErr(http.StatusBadRequest, "agents change by two at a time (%d → %d), so the Agency keeps its quorum", s.st.Targets.Agents, n)
 			}

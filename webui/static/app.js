@@ -1,35 +1,215 @@
 "use strict";
-// Status page: health and members from the scheduler's /v1 API (relative
-// URLs, so it works under a path prefix).
-const token = () => localStorage.getItem("arangomesos-token") || "";
-async function api(path) {
-  const r = await fetch(path, {headers: {Authorization: "Bearer " + token()}});
-  if (r.status === 401) { document.getElementById("login").hidden = false; throw new Error("sign in"); }
-  return r.json();
+// The arangomesos web UI. It talks only to the scheduler's /v1 API, with
+// relative URLs, so it works under a path prefix (DC/OS: /service/<name>/).
+// The API token is kept in sessionStorage once the user signed in.
+
+const $ = id => document.getElementById(id);
+const token = () => sessionStorage.getItem("arangomesos-token") || "";
+const ROLES = [["agents", "agent", "Agents"], ["dbservers", "dbserver", "DBServers"], ["coordinators", "coordinator", "Coordinators"]];
+
+// api calls the scheduler; it shows the sign-in form on 401 and throws the
+// server's error message on any other failure.
+async function api(method, path, body) {
+  const opts = {method, headers: {Authorization: "Bearer " + token()}};
+  if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+  const r = await fetch(path, opts);
+  if (r.status === 401) { signedOut(); throw new Error("sign in first"); }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || ("HTTP " + r.status));
+  return data;
 }
-document.getElementById("login").addEventListener("submit", e => {
+
+function signedOut() { $("login").hidden = false; $("app").hidden = true; }
+
+$("login").addEventListener("submit", async e => {
   e.preventDefault();
-  localStorage.setItem("arangomesos-token", document.getElementById("token").value);
-  document.getElementById("login").hidden = true;
-  refresh();
+  sessionStorage.setItem("arangomesos-token", $("token").value);
+  try { await api("GET", "v1/state"); $("login-error").textContent = ""; start(); }
+  catch (err) { $("login-error").textContent = "That token was refused."; }
 });
-function cell(tr, text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); }
-async function refresh() {
-  try {
-    const s = await api("v1/state");
-    const h = document.getElementById("health");
-    h.textContent = s.health.status + ": " + s.health.reason;
-    h.className = s.health.status;
-    const body = document.getElementById("members");
-    body.replaceChildren();
-    for (const m of s.members) {
-      const tr = document.createElement("tr");
-      cell(tr, m.name); cell(tr, m.role); cell(tr, m.serverId);
-      cell(tr, m.host ? m.host + ":" + m.port : "—"); cell(tr, m.taskState || m.phase);
-      cell(tr, m.health || "—", m.health); cell(tr, String(m.restarts));
-      body.appendChild(tr);
-    }
-  } catch (e) { /* shown by the login form or retried */ }
+
+function el(tag, attrs, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") n.className = v; else if (k.startsWith("on")) n.addEventListener(k.slice(2), v); else n.setAttribute(k, v);
+  }
+  for (const c of children) n.append(c instanceof Node ? c : String(c));
+  return n;
 }
-refresh();
-setInterval(refresh, 2000);
+
+function uptime(s) {
+  if (!s) return "—";
+  s = Math.floor(s);
+  if (s < 60) return s + "s";
+  if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+  return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+}
+
+function renderState(s) {
+  const h = s.health;
+  $("health").textContent = h.status + " (" + h.code + "): " + h.reason;
+  $("health").className = h.status;
+  // Role cards with the scale buttons and the pending change.
+  const roles = $("roles");
+  roles.replaceChildren();
+  for (const [plural, single, title] of ROLES) {
+    const c = (h.roles && h.roles[plural]) || {desired: 0, running: 0, healthy: 0};
+    const leaving = s.retired.filter(r => r.role === single);
+    let pending = "";
+    if (c.running < c.desired) pending = "launching " + (c.desired - c.running);
+    if (leaving.length) pending += (pending ? "; " : "") + "removing " + leaving.map(r => r.name + " (" + (r.retired || r.phase) + ")").join(", ");
+    const step = single === "agent" ? 2 : 1;
+    roles.append(el("div", {class: "card", "data-role": plural},
+      el("h3", {}, title),
+      el("p", {}, el("span", {"aria-label": title + " running"}, c.running), " running, ",
+        el("span", {"aria-label": title + " healthy"}, c.healthy), " healthy of ",
+        el("span", {"aria-label": title + " desired"}, c.desired), " desired"),
+      el("button", {class: "step", type: "button", "aria-label": "remove one " + single, onclick: () => scale(plural, c.desired - step)}, "−"),
+      " ",
+      el("button", {class: "step", type: "button", "aria-label": "add one " + single, onclick: () => scale(plural, c.desired + step)}, "+"),
+      el("p", {class: "pending", "aria-label": title + " pending change"}, pending)));
+  }
+  // Members.
+  const body = $("members");
+  body.replaceChildren();
+  for (const m of s.members) {
+    body.append(el("tr", {"data-member": m.name},
+      el("td", {}, m.name), el("td", {}, m.role), el("td", {}, m.serverId),
+      el("td", {}, m.host ? m.host + ":" + m.port : "—"),
+      el("td", {class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : ""),
+      el("td", {class: m.health || ""}, m.health || "—"),
+      el("td", {}, m.restarts), el("td", {}, uptime(m.uptimeSeconds)),
+      el("td", {},
+        el("button", {type: "button", "aria-label": "restart " + m.name, onclick: () => act(m.name, "restart")}, "Restart"), " ",
+        el("button", {type: "button", "aria-label": "replace " + m.name, onclick: () => act(m.name, "replace")}, "Replace"))));
+  }
+  const retired = $("retired");
+  retired.replaceChildren(...s.retired.map(r => el("li", {}, r.name + " " + r.serverId + ": " + (r.retired || r.phase) + (r.taskState ? ", task " + r.taskState : ""))));
+  $("retired-box").hidden = s.retired.length === 0;
+}
+
+async function scale(role, n) {
+  $("scale-message").textContent = "";
+  try { await api("PUT", "v1/scale", {[role]: n}); refresh(); }
+  catch (err) { $("scale-message").textContent = "Refused: " + err.message; }
+}
+
+async function act(name, action) {
+  const what = action === "restart" ? "Restart " + name + " on its host with its data?" :
+    "Replace " + name + " elsewhere with a new, empty member? Its data is copied from the other replicas.";
+  if (!confirm(what)) return;
+  try { await api("POST", "v1/members/" + encodeURIComponent(name) + "/" + action); refresh(); }
+  catch (err) { $("scale-message").textContent = action + " " + name + " refused: " + err.message; }
+}
+
+// Autoscale policy form.
+const FIELDS = [["enabled", "checkbox"], ["min", "number"], ["max", "number"], ["metric", "text"],
+  ["scaleUpAbove", "number"], ["scaleDownBelow", "number"], ["window", "text"], ["cooldown", "text"]];
+let policyShown = false;
+function renderAutoscale(a) {
+  if (!policyShown) {
+    const box = $("policies");
+    box.replaceChildren();
+    for (const role of ["coordinators", "dbservers"]) {
+      const p = a.policy[role];
+      const card = el("fieldset", {class: "card", "data-policy": role}, el("legend", {}, role));
+      for (const [f, type] of FIELDS) {
+        const input = el("input", {type, name: role + "." + f, "aria-label": role + " " + f});
+        if (type === "checkbox") input.checked = !!p[f]; else input.value = p[f];
+        if (type === "number") input.step = "any";
+        card.append(el("label", {}, f + " ", input));
+      }
+      const obs = a.roles && a.roles[role] && a.roles[role].observed;
+      if (obs && obs.values) card.append(el("p", {class: "time"}, "observed over " + obs.members + " members: " +
+        Object.entries(obs.values).map(([k, v]) => k + " " + Number(v).toFixed(1)).join(", ")));
+      box.append(card);
+    }
+    policyShown = true;
+  }
+  $("decisions").replaceChildren(...(a.decisions || []).slice(-10).reverse().map(d =>
+    el("li", {}, el("span", {class: "time"}, new Date(d.time).toLocaleTimeString()), d.role + " " + d.from + " → " + d.to + ": " + d.reason + (d.error ? " (refused: " + d.error + ")" : ""))));
+}
+
+$("autoscale").addEventListener("submit", async e => {
+  e.preventDefault();
+  const policy = {};
+  for (const role of ["coordinators", "dbservers"]) {
+    policy[role] = {};
+    for (const [f, type] of FIELDS) {
+      const input = document.querySelector(`[name="${role}.${f}"]`);
+      policy[role][f] = type === "checkbox" ? input.checked : type === "number" ? Number(input.value) : input.value;
+    }
+  }
+  try { await api("PUT", "v1/autoscale", policy); $("autoscale-message").textContent = "Saved."; }
+  catch (err) { $("autoscale-message").textContent = "Refused: " + err.message; }
+});
+
+function renderShards(v) {
+  $("load").replaceChildren(...Object.entries(v.load).sort().map(([id, l]) =>
+    el("div", {class: "card", "data-server": id}, el("h3", {}, id), l.leaders + " leaders, " + l.copies + " shard copies")));
+  $("shards").replaceChildren(...v.collections.map(c => el("div", {},
+    el("h3", {}, c.name),
+    el("div", {class: "scroll"}, el("table", {"aria-label": "shards of " + c.name},
+      el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Leader"), el("th", {}, "Followers"), el("th", {}, "In sync"))),
+      el("tbody", {}, ...c.shards.map(s => el("tr", {},
+        el("td", {}, s.shard), el("td", {}, s.leader), el("td", {}, s.followers.join(", ")),
+        el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (" + s.inSync.join(", ") + ")")))))))));
+}
+
+$("rebalance").addEventListener("click", async () => {
+  try { const r = await api("POST", "v1/rebalance"); $("rebalance-message").textContent = r.message; }
+  catch (err) { $("rebalance-message").textContent = "Refused: " + err.message; }
+});
+
+// Events: a live server-sent event stream read with fetch (EventSource
+// cannot send the token), reconnecting after the last seen event.
+let lastEvent = 0;
+function addEvent(e) {
+  lastEvent = Math.max(lastEvent, e.seq || 0);
+  const list = $("events");
+  const msg = e.message.length > 240 ? e.message.slice(0, 240) + "…" : e.message;
+  list.prepend(el("li", {class: e.kind, title: e.message}, el("span", {class: "time"}, new Date(e.time).toLocaleTimeString()), e.kind + ": " + msg));
+  while (list.children.length > 200) list.lastChild.remove();
+}
+async function streamEvents() {
+  for (;;) {
+    try {
+      const r = await fetch("v1/events?after=" + lastEvent, {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
+      if (r.status === 401) { signedOut(); return; }
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, {stream: true});
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, i); buf = buf.slice(i + 2);
+          for (const line of block.split("\n")) if (line.startsWith("data: ")) addEvent(JSON.parse(line.slice(6)));
+        }
+      }
+    } catch (err) { /* the scheduler restarted or the network blinked: retry */ }
+    await new Promise(res => setTimeout(res, 2000));
+  }
+}
+
+async function refresh() {
+  try { renderState(await api("GET", "v1/state")); } catch (err) { if (!$("login").hidden) return; }
+  try { renderAutoscale(await api("GET", "v1/autoscale")); } catch (err) { /* shown next round */ }
+  try { renderShards(await api("GET", "v1/shards")); } catch (err) { $("shards").textContent = "Shards unavailable: " + err.message; }
+}
+
+let started = false;
+function start() {
+  $("login").hidden = true; $("app").hidden = false;
+  refresh();
+  if (started) return;
+  started = true;
+  setInterval(refresh, 2000);
+  streamEvents();
+}
+
+(async () => {
+  try { await api("GET", "v1/state"); start(); } catch (err) { signedOut(); }
+})();

@@ -1,0 +1,43 @@
+package webui_test
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/arangomesos/arangomesos/webui"
+)
+
+// The files are embedded, served with their content types, and use only
+// relative URLs (so the UI works under a path prefix) and no remote assets.
+func TestStaticFiles(t *testing.T) {
+	srv := httptest.NewServer(http.FileServer(http.FS(webui.FS())))
+	defer srv.Close()
+	for path, ctype := range map[string]string{"/": "text/html", "/app.js": "javascript", "/style.css": "text/css"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ctype) {
+			t.Errorf("%s: HTTP %d %q, want %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
+		}
+	}
+	absolute := regexp.MustCompile(`(src|href|action)="/|fetch\("/|fetch\('/|https?://`)
+	_ = fs.WalkDir(webui.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, _ := webui.FS().Open(path)
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if m := absolute.Find(b); m != nil {
+			t.Errorf("%s uses an absolute or remote URL: %s", path, m)
+		}
+		return nil
+	})
+}
