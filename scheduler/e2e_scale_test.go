@@ -281,3 +281,44 @@ func (d *deployment) numberOfServers() (numberOfServers, error) {
 	}
 	return n, err
 }
+
+// The Agency grows 3 → 5 and shrinks back through Raft membership changes,
+// one agent at a time, while a writer keeps going: no acknowledged write
+// is lost and the cluster keeps serving.
+func TestAgencyScalesThreeToFiveAndBack(t *testing.T) {
+	d := deploy(t, deployOptions{MesosAgents: 5})
+	d.collection("agency", 4)
+	w := d.startWriter("agency")
+	waitAgents := func(n int) {
+		t.Helper()
+		testharness.Eventually(t, 3*time.Minute, func() error {
+			st := d.state()
+			agents := 0
+			for _, m := range st.Members {
+				if m.Role != "agent" {
+					continue
+				}
+				agents++
+				if m.TaskState != "TASK_RUNNING" || m.Health != "GOOD" {
+					return fmt.Errorf("%s: %s %s %s", m.Name, m.TaskState, m.Health, m.Waiting)
+				}
+			}
+			if agents != n || len(st.Retired) > 0 || st.Health.Code != http.StatusOK {
+				return fmt.Errorf("%d agents (want %d), %d retired, health %s: %s", agents, n, len(st.Retired), st.Health.Status, st.Health.Reason)
+			}
+			return nil
+		})
+	}
+	if code, err := d.api(http.MethodPut, "/v1/scale", map[string]int{"agents": 5}, nil); err != nil || code != http.StatusAccepted {
+		t.Fatalf("agents 5: %d %v", code, err)
+	}
+	waitAgents(5)
+	if code, err := d.api(http.MethodPut, "/v1/scale", map[string]int{"agents": 3}, nil); err != nil || code != http.StatusAccepted {
+		t.Fatalf("agents 3: %d %v", code, err)
+	}
+	waitAgents(3)
+	w.halt()
+	keys, errs := w.keys()
+	t.Logf("%d documents acknowledged, %d errors while the Agency changed size", len(keys), errs)
+	d.checkDocs(d.collection("agency", 4), keys)
+}
