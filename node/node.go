@@ -48,7 +48,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		AgencySize: 3, LogLevel: "info", Agency: agency.DefaultTiming,
-		SupervisionFrequency: time.Second, SupervisionOkThreshold: 5 * time.Second, SupervisionGracePeriod: 10 * time.Second,
+		SupervisionFrequency: 500 * time.Millisecond, SupervisionOkThreshold: 5 * time.Second, SupervisionGracePeriod: 10 * time.Second,
 		DataPlane: DefaultDataPlaneConfig(),
 	}
 }
