@@ -256,6 +256,24 @@ func TestWebUI(t *testing.T) {
 		})
 	}
 
+	t.Log("step: restart a member from its row, after the confirmation")
+	{
+		if _, err := eval[bool](p, `(window.confirm = () => true, true)`); err != nil {
+			t.Fatal(err)
+		}
+		before := p.text(`tr[data-member="coordinator-1"] td:nth-child(4)`)
+		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="restart coordinator-1"]`)))
+		p.waitText(30*time.Second, "#events", "restart of coordinator-1 asked by the operator")
+		testharness.Eventually(t, 2*time.Minute, func() error {
+			row := p.text(`tr[data-member="coordinator-1"]`)
+			if !strings.Contains(row, "TASK_RUNNING") || !strings.Contains(row, "GOOD") || !strings.Contains(row, before) {
+				return fmt.Errorf("coordinator-1: %s", row)
+			}
+			return nil
+		})
+		p.waitText(30*time.Second, "#events", "relaunching coordinator-1")
+	}
+
 	t.Log("step: the autoscale policy is saved and shown after a reload")
 	{
 		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.max"]`), "4"),
@@ -270,6 +288,20 @@ func TestWebUI(t *testing.T) {
 		// Refused policies show the reason.
 		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.min"]`), "9"), chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
 		p.waitText(10*time.Second, "#autoscale-message", "Refused")
+	}
+
+	t.Log("step: on a phone-sized screen nothing but the tables scrolls sideways")
+	{
+		p.run(chromedp.EmulateViewport(390, 844))
+		testharness.Eventually(t, 10*time.Second, func() error {
+			w, err := eval[int](p, `document.documentElement.scrollWidth`)
+			if err != nil || w > 390 {
+				return fmt.Errorf("the page is %d px wide on a 390 px screen (%v)", w, err)
+			}
+			return nil
+		})
+		p.screenshot("phone")
+		p.run(chromedp.EmulateViewport(1280, 1800))
 	}
 
 	shot := p.screenshot("final")
