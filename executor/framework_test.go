@@ -164,7 +164,9 @@ func (f *testFramework) offer(agentID string) mesos.Offer {
 			return false
 		}
 		for _, o := range e.Offers.Offers {
-			if o.AgentID.Value == agentID && !f.used[o.ID.Value] {
+			// An offer of only an exited executor's cpus and mem (the
+			// rest of the agent is in another offer) cannot take a task.
+			if o.AgentID.Value == agentID && !f.used[o.ID.Value] && hasPorts(o) {
 				found = o
 				return true
 			}
@@ -255,4 +257,13 @@ func (f *testFramework) describeUpdates() string {
 		}
 	}
 	return b.String()
+}
+
+func hasPorts(o mesos.Offer) bool {
+	for _, r := range o.Resources {
+		if r.Name == "ports" && r.Ranges != nil && len(r.Ranges.Range) > 0 {
+			return true
+		}
+	}
+	return false
 }
