@@ -2,7 +2,6 @@ package webui_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +18,6 @@ import (
 	"github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/chromedp/chromedp"
 
-	"github.com/arangomesos/arangomesos/internal/devcluster"
 	"github.com/arangomesos/arangomesos/internal/testharness"
 )
 
@@ -120,38 +118,12 @@ func (p *page) screenshot(name string) string {
 	return path
 }
 
-// startDev runs the real `arangomesos dev` with four Mesos agents (so one
-// more DBServer fits) and returns its info once it serves.
-func startDev(t *testing.T) (devcluster.Info, *testharness.Process) {
-	dir := filepath.Join(t.TempDir(), "dev")
-	p := testharness.StartProcess(t, "dev", testharness.Binary(t), []string{"dev", "--dir", dir, "--agents", "4",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", testharness.FreePort(t)), "--agent-base-ip", testharness.AgentAddressBlock(t)})
-	t.Cleanup(func() {
-		p.Signal(syscall.SIGINT)
-		if !p.Wait(time.Minute) {
-			p.Kill()
-		}
-	})
-	var info devcluster.Info
-	testharness.Eventually(t, 2*time.Minute, func() error {
-		if !p.Running() {
-			t.Fatalf("arangomesos dev exited: %v\n%s", p.ExitError(), p.Tail(30))
-		}
-		b, err := os.ReadFile(filepath.Join(dir, "dev.json"))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &info)
-	})
-	return info, p
-}
-
 // TestWebUI drives the UI in headless Chromium against a real dev cluster,
 // behind a reverse proxy that serves it under /service/arangomesos/ as the
 // DC/OS admin router does.
 func TestWebUI(t *testing.T) {
 	chromium(t)
-	info, _ := startDev(t)
+	info := testharness.StartDev(t, 2*time.Minute, "--agents", "4").Info
 	target, _ := url.Parse(info.Scheduler)
 	proxy := httptest.NewServer(http.StripPrefix("/service/arangomesos", httputil.NewSingleHostReverseProxy(target)))
 	t.Cleanup(proxy.Close)

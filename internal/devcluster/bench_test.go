@@ -2,10 +2,6 @@ package devcluster_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +9,6 @@ import (
 	"github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/arangodb/go-driver/v2/arangodb/shared"
 
-	"github.com/arangomesos/arangomesos/internal/devcluster"
 	"github.com/arangomesos/arangomesos/internal/testharness"
 )
 
@@ -26,24 +21,11 @@ import (
 // target: serving documents within 30 s on a 2-core machine. Run it with
 // -benchtime 1x (make bench); docs/benchmarks.md has the numbers.
 func BenchmarkDevServing(b *testing.B) {
-	bin := testharness.Binary(b) // built before the clock starts
-	base := testharness.AgentAddressBlock(b)
+	testharness.Binary(b) // built before the clock starts
 	for i := 0; i < b.N; i++ {
-		dir := filepath.Join(b.TempDir(), "dev")
-		listen := fmt.Sprintf("127.0.0.1:%d", testharness.FreePort(b))
 		start := time.Now()
-		p := testharness.StartProcess(b, "dev", bin, []string{"dev", "--dir", dir, "--listen", listen, "--agent-base-ip", base})
-		var info devcluster.Info
-		poll(b, 3*time.Minute, func() error {
-			if !p.Running() {
-				b.Fatalf("arangomesos dev exited: %v\n%s", p.ExitError(), p.Tail(30))
-			}
-			data, err := os.ReadFile(filepath.Join(dir, "dev.json"))
-			if err != nil {
-				return err
-			}
-			return json.Unmarshal(data, &info)
-		})
+		dev := testharness.StartDev(b, 3*time.Minute)
+		p, info := dev.Process, dev.Info
 		ready := time.Since(start)
 
 		client := testharness.DriverClient(info.Coordinators, "root", info.RootPassword)

@@ -2,7 +2,6 @@ package devcluster_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -26,24 +25,9 @@ func TestMain(m *testing.M) { testharness.Main(m) }
 // (SIGINT to the process group, as a terminal sends it) stops every process,
 // closes every listener and removes the directory.
 func TestDevServesDocumentsAndLeavesNothingBehind(t *testing.T) {
-	parent := t.TempDir()
-	dir := filepath.Join(parent, "dev")
-	listen := fmt.Sprintf("127.0.0.1:%d", testharness.FreePort(t))
 	start := time.Now()
-	p := testharness.StartProcess(t, "dev", testharness.Binary(t), []string{"dev", "--dir", dir, "--listen", listen,
-		"--agent-base-ip", testharness.AgentAddressBlock(t)})
-
-	var info devcluster.Info
-	testharness.Eventually(t, 2*time.Minute, func() error {
-		if !p.Running() {
-			t.Fatalf("arangomesos dev exited: %v\n%s", p.ExitError(), p.Tail(30))
-		}
-		b, err := os.ReadFile(filepath.Join(dir, "dev.json"))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &info)
-	})
+	dev := testharness.StartDev(t, 2*time.Minute)
+	p, info, listen, parent := dev.Process, dev.Info, dev.Listen, filepath.Dir(dev.Dir)
 	t.Logf("arangomesos dev serving after %v", time.Since(start).Round(time.Millisecond))
 	out, _ := os.ReadFile(p.Log)
 	for _, want := range []string{"the cluster serves", info.Scheduler, info.Token, info.RootPassword} {
