@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/arangomesos/arangomesos/internal/devcluster"
 )
 
 // Dev is a running `arangomesos dev` (the real binary, as `make run` starts
@@ -18,7 +16,18 @@ type Dev struct {
 	Process *Process
 	Dir     string
 	Listen  string
-	Info    devcluster.Info
+	Info    DevInfo
+}
+
+// DevInfo is what `arangomesos dev` writes to dev.json (devcluster.Info;
+// read as JSON here, because the scheduler's own tests use this package
+// and devcluster imports the scheduler).
+type DevInfo struct {
+	Scheduler    string   `json:"scheduler"`
+	Token        string   `json:"token"`
+	Coordinators []string `json:"coordinators"`
+	RootPassword string   `json:"root_password"`
+	Master       string   `json:"master"`
 }
 
 // StartDev starts `arangomesos dev` in a fresh directory, with agent
