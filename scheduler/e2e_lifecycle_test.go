@@ -100,6 +100,11 @@ func TestRestartAndReplaceAMember(t *testing.T) {
 				return fmt.Errorf("the replaced member's volume %s is still on its agent", v)
 			}
 		}
+		for _, id := range d.reservationsInMesos() {
+			if id == old.ServerID {
+				return fmt.Errorf("the replaced member's reservation (%s) is still on its agent", id)
+			}
+		}
 		return nil
 	})
 }
@@ -146,7 +151,7 @@ func TestUninstallLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestUnauthorizedRequestsGet401(t *testing.T) {
+func TestUnauthorizedE2E(t *testing.T) {
 	d := deploy(t, deployOptions{})
 	for _, c := range []struct {
 		method, path string

@@ -13,6 +13,8 @@ import (
 	"github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/arangodb/go-driver/v2/arangodb/shared"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
 	"github.com/arangomesos/arangomesos/internal/testharness"
 )
 
@@ -154,6 +156,55 @@ func (d *deployment) volumesInMesos() []string {
 	return ids
 }
 
+// reservationsInMesos returns the server ids (from our reservation labels)
+// that hold a dynamic reservation on some Mesos agent.
+func (d *deployment) reservationsInMesos() []string {
+	seen := map[string]bool{}
+	for _, a := range d.mc.State().Agents {
+		for i := range a.Reserved {
+			r := &a.Reserved[i]
+			var labels []*mesos.Labels
+			if r.Reservation != nil {
+				labels = append(labels, r.Reservation.Labels)
+			}
+			for j := range r.Reservations {
+				labels = append(labels, r.Reservations[j].Labels)
+			}
+			id := "(unlabelled)"
+			for _, ls := range labels {
+				if ls == nil {
+					continue
+				}
+				for _, l := range ls.Labels {
+					if l.Key == labelServer && l.Value != nil {
+						id = *l.Value
+					}
+				}
+			}
+			seen[id] = true
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// memberReservations returns the server ids of the members with a
+// reservation (agents and DBServers).
+func memberReservations(st StateView) []string {
+	var ids []string
+	for _, m := range st.Members {
+		if m.Volume != "" {
+			ids = append(ids, m.ServerID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 func memberVolumes(st StateView) []string {
 	var ids []string
 	for _, m := range st.Members {
@@ -259,8 +310,12 @@ func TestScaleUnderAWriter(t *testing.T) {
 	})
 	// The removed DBServers' volumes and reservations are gone from Mesos.
 	testharness.Eventually(t, time.Minute, func() error {
-		if got, want := d.volumesInMesos(), memberVolumes(d.state()); strings.Join(got, ",") != strings.Join(want, ",") {
+		st := d.state()
+		if got, want := d.volumesInMesos(), memberVolumes(st); strings.Join(got, ",") != strings.Join(want, ",") {
 			return fmt.Errorf("volumes in Mesos %v, the members' %v", got, want)
+		}
+		if got, want := d.reservationsInMesos(), memberReservations(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("reservations in Mesos for %v, the members' %v", got, want)
 		}
 		return nil
 	})
