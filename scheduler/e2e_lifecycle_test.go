@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // The one knob: ArangoDB's numberOfServers on a coordinator moves the
 // scheduler's targets, and the scheduler's scale API moves numberOfServers.
 func TestNumberOfServersKnobBothWays(t *testing.T) {
-	d := deploy(t, deployOptions{})
+	d := deploy(t, deployOptions{MesosAgents: 4})
 	body := map[string]int{"numberOfCoordinators": 3}
 	if code, err := d.coordinatorJSON(http.MethodPut, "/_admin/cluster/numberOfServers", body, nil); err != nil || code != http.StatusOK {
 		t.Fatalf("PUT numberOfServers: %d %v", code, err)
@@ -38,6 +39,80 @@ func TestNumberOfServersKnobBothWays(t *testing.T) {
 		return nil
 	})
 	d.waitCounts(2*time.Minute, 3, 2)
+
+	// DBServers through the knob: 3 → 4 (the new one gets shards), then
+	// back to 3 (Supervision's shrinkCluster cleans one out; the scheduler
+	// removes it and releases its volume and reservation). No document is
+	// lost.
+	col := d.collection("knob", 6)
+	keys := d.writeDocs(col, "k", 100)
+	if code, err := d.coordinatorJSON(http.MethodPut, "/_admin/cluster/numberOfServers", map[string]int{"numberOfDBServers": 4}, nil); err != nil || code != http.StatusOK {
+		t.Fatalf("PUT numberOfServers dbservers 4: %d %v", code, err)
+	}
+	d.waitCounts(2*time.Minute, 4, 2)
+	if st := d.state(); st.Targets.DBServers != 4 {
+		t.Fatalf("targets %+v after numberOfDBServers 4", st.Targets)
+	}
+	testharness.Eventually(t, 2*time.Minute, func() error {
+		counts, err := d.shardCounts("knob")
+		if err != nil {
+			return err
+		}
+		if len(counts) != 4 {
+			return fmt.Errorf("shard copies on %d DBServers, want all 4: %v", len(counts), counts)
+		}
+		return d.shardsInSync("knob", 2)
+	})
+	before := d.state()
+	if code, err := d.coordinatorJSON(http.MethodPut, "/_admin/cluster/numberOfServers", map[string]int{"numberOfDBServers": 3}, nil); err != nil || code != http.StatusOK {
+		t.Fatalf("PUT numberOfServers dbservers 3: %d %v", code, err)
+	}
+	d.waitCounts(3*time.Minute, 3, 2)
+	after := d.state()
+	if after.Targets.DBServers != 3 {
+		t.Errorf("targets %+v after numberOfDBServers 3", after.Targets)
+	}
+	remaining := map[string]bool{}
+	for _, m := range after.Members {
+		remaining[m.ServerID] = true
+	}
+	var removed []string
+	for _, m := range before.Members {
+		if !remaining[m.ServerID] {
+			removed = append(removed, m.ServerID)
+		}
+	}
+	if len(removed) != 1 {
+		t.Fatalf("removed %v, want one DBServer", removed)
+	}
+	d.checkDocs(col, keys)
+	testharness.Eventually(t, time.Minute, func() error {
+		if err := d.shardsInSync("knob", 2); err != nil {
+			return err
+		}
+		health, err := d.clusterHealth()
+		if err != nil {
+			return err
+		}
+		if _, ok := health[removed[0]]; ok {
+			return fmt.Errorf("%s is still in the cluster's health", removed[0])
+		}
+		n, err := d.numberOfServers()
+		if err != nil {
+			return err
+		}
+		if len(n.CleanedServers) > 0 || n.NumberOfDBServers != 3 {
+			return fmt.Errorf("numberOfServers %+v, want 3 DBServers and no CleanedServers", n)
+		}
+		st := d.state()
+		if got, want := d.reservationsInMesos(), memberReservations(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("reservations in Mesos for %v, the members' %v", got, want)
+		}
+		if got, want := d.volumesInMesos(), memberVolumes(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("volumes in Mesos %v, the members' %v", got, want)
+		}
+		return nil
+	})
 }
 
 func TestRestartAndReplaceAMember(t *testing.T) {
