@@ -182,6 +182,60 @@ func TestRestartAndReplaceAMember(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Replace a coordinator and an agent of the Agency (one at a time): new
+	// ids, the old ones leave the cluster and the Agency's pool; the
+	// Agency keeps three GOOD agents and the data stays readable.
+	for _, name := range []string{"coordinator-1", "agent-3"} {
+		old := d.member(name)
+		if code, err := d.api(http.MethodPost, "/v1/members/"+name+"/replace", nil, nil); err != nil || code/100 != 2 {
+			t.Fatalf("replace %s: %d %v", name, code, err)
+		}
+		testharness.Eventually(t, 3*time.Minute, func() error {
+			m := d.member(name)
+			if m.ServerID == old.ServerID {
+				return fmt.Errorf("%s not replaced yet", name)
+			}
+			if err := allServing(d.state()); err != nil {
+				return err
+			}
+			health, err := d.clusterHealth()
+			if err != nil {
+				return err
+			}
+			if _, ok := health[old.ServerID]; ok {
+				return fmt.Errorf("the replaced %s (%s) is still in the cluster: %+v", name, old.ServerID, health[old.ServerID])
+			}
+			agents := 0
+			for id, h := range health {
+				if h.Role == "Agent" {
+					agents++
+					if h.Status != "GOOD" {
+						return fmt.Errorf("agent %s is %s", id, h.Status)
+					}
+				}
+			}
+			if agents != 3 {
+				return fmt.Errorf("%d agents in the Agency's pool", agents)
+			}
+			if _, ok := health[m.ServerID]; !ok {
+				return fmt.Errorf("the replacement %s (%s) is not in the cluster's health", name, m.ServerID)
+			}
+			return nil
+		})
+		d.waitCounts(2*time.Minute, 3, 2)
+	}
+	d.checkDocs(col, keys)
+	testharness.Eventually(t, time.Minute, func() error {
+		st := d.state()
+		if got, want := d.reservationsInMesos(), memberReservations(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("reservations in Mesos for %v, the members' %v", got, want)
+		}
+		if got, want := d.volumesInMesos(), memberVolumes(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("volumes in Mesos %v, the members' %v", got, want)
+		}
+		return nil
+	})
 }
 
 func TestUninstallLeavesNothing(t *testing.T) {
