@@ -315,3 +315,44 @@ func TestUnauthorizedE2E(t *testing.T) {
 		t.Errorf("an unauthorized request changed the state: %+v", st.Targets)
 	}
 }
+
+// An uninstall right after a scale-up, while the new members are being
+// reserved and launched, still leaves nothing behind.
+func TestUninstallDuringAScaleUp(t *testing.T) {
+	d := deploy(t, deployOptions{MesosAgents: 4})
+	if code, err := d.api(http.MethodPut, "/v1/scale", map[string]int{"dbservers": 4, "coordinators": 3}, nil); err != nil || code != http.StatusAccepted {
+		t.Fatalf("scale up: %d %v", code, err)
+	}
+	// Wait until a new member is placed (its reservation may be in flight).
+	testharness.Eventually(t, time.Minute, func() error {
+		for _, m := range d.state().Members {
+			if m.Name == "dbserver-4" && m.TaskID != "" {
+				return nil
+			}
+		}
+		return fmt.Errorf("dbserver-4 not launched yet")
+	})
+	if code, err := d.api(http.MethodPost, "/v1/uninstall", nil, nil); err != nil || code/100 != 2 {
+		t.Fatalf("uninstall: %d %v", code, err)
+	}
+	testharness.Eventually(t, 3*time.Minute, func() error {
+		var st UninstallStatus
+		if _, err := d.api(http.MethodGet, "/v1/uninstall", nil, &st); err != nil {
+			return err
+		}
+		if !st.Done {
+			return fmt.Errorf("uninstall: %+v", st)
+		}
+		return nil
+	})
+	testharness.Eventually(t, 30*time.Second, func() error {
+		if st := d.mc.State(); !st.Empty() {
+			return fmt.Errorf("mesoslocal still holds frameworks, reservations or volumes: %+v", st.Agents)
+		}
+		return nil
+	})
+	d.sched.Stop(30 * time.Second)
+	if err := d.sched.ExitError(); err != nil {
+		t.Errorf("the scheduler exited with %v when stopped after the uninstall", err)
+	}
+}

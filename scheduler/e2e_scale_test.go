@@ -377,3 +377,83 @@ func TestAgencyScalesThreeToFiveAndBack(t *testing.T) {
 	t.Logf("%d documents acknowledged, %d errors while the Agency changed size", len(keys), errs)
 	d.checkDocs(d.collection("agency", 4), keys)
 }
+
+// A DBServer scale-down through POST /v1/scale/dbservers/down survives a
+// scheduler crash in the middle of it: the restarted scheduler finishes
+// the clean-out (the server leaves the cluster, CleanedServers is reset,
+// its volume and reservation are released) and no document is lost.
+func TestScaleDownSurvivesASchedulerRestart(t *testing.T) {
+	d := deploy(t, deployOptions{MesosAgents: 4, Args: []string{"--dbservers", "4"}})
+	col := d.collection("crash", 8)
+	keys := d.writeDocs(col, "k", 200)
+	before := d.state()
+	if code, err := d.api(http.MethodPost, "/v1/scale/dbservers/down", nil, nil); err != nil || code/100 != 2 {
+		t.Fatalf("scale down: %d %v", code, err)
+	}
+	// Kill the scheduler once Supervision has cleaned a server out (it is
+	// in CleanedServers) or the scheduler has retired it.
+	testharness.Eventually(t, 2*time.Minute, func() error {
+		if len(d.state().Retired) > 0 {
+			return nil
+		}
+		n, err := d.numberOfServers()
+		if err != nil {
+			return err
+		}
+		if len(n.CleanedServers) == 0 {
+			return fmt.Errorf("no server cleaned out yet: %+v", n)
+		}
+		return nil
+	})
+	n, _ := d.numberOfServers()
+	t.Logf("killing the scheduler: CleanedServers %v, %d retired", n.CleanedServers, len(d.state().Retired))
+	d.sched.Kill()
+	d.sched.Restart()
+	testharness.Eventually(t, time.Minute, func() error {
+		_, err := d.api(http.MethodGet, "/v1/state", nil, nil)
+		return err
+	})
+	d.waitCounts(3*time.Minute, 3, 2)
+	after := d.state()
+	remaining := map[string]bool{}
+	for _, m := range after.Members {
+		remaining[m.ServerID] = true
+	}
+	var removed []string
+	for _, m := range before.Members {
+		if !remaining[m.ServerID] {
+			removed = append(removed, m.ServerID)
+		}
+	}
+	if len(removed) != 1 {
+		t.Fatalf("removed %v, want one DBServer", removed)
+	}
+	d.checkDocs(col, keys)
+	testharness.Eventually(t, time.Minute, func() error {
+		if err := d.shardsInSync("crash", 2); err != nil {
+			return err
+		}
+		health, err := d.clusterHealth()
+		if err != nil {
+			return err
+		}
+		if _, ok := health[removed[0]]; ok {
+			return fmt.Errorf("%s is still in the cluster's health", removed[0])
+		}
+		n, err := d.numberOfServers()
+		if err != nil {
+			return err
+		}
+		if len(n.CleanedServers) > 0 || n.NumberOfDBServers != 3 {
+			return fmt.Errorf("numberOfServers %+v, want 3 DBServers and no CleanedServers", n)
+		}
+		st := d.state()
+		if got, want := d.reservationsInMesos(), memberReservations(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("reservations in Mesos for %v, the members' %v", got, want)
+		}
+		if got, want := d.volumesInMesos(), memberVolumes(st); strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("volumes in Mesos %v, the members' %v", got, want)
+		}
+		return nil
+	})
+}
