@@ -197,13 +197,20 @@ $("rebalance").addEventListener("click", async () => {
 // Events: a live server-sent event stream read with fetch (EventSource
 // cannot send the token), reconnecting after the last seen event.
 let lastEvent = 0;
+const scaling = new Set(); // members a scale step is adding or removing
 const roleOf = name => (name || "").replace(/-\d+$/, "");
 function addEvent(e) {
   if ((e.seq || 0) <= lastEvent) return; // seen before a reconnect
   lastEvent = e.seq || lastEvent;
   const t = new Date(e.time).toLocaleTimeString();
+  // The last finished scale step per role: a member a scale step added
+  // that now runs, or one that left.
+  if (e.kind === "scale" && e.member) scaling.add(e.member);
+  if (e.kind === "running" && scaling.has(e.member)) {
+    scaling.delete(e.member);
+    lastDone[roleOf(e.member)] = "last change: " + e.member + " added, running since " + t;
+  }
   if (e.kind === "removed" && e.member) lastDone[roleOf(e.member)] = "last change: " + e.member + " removed at " + t;
-  if (e.kind === "running" && e.member) lastDone[roleOf(e.member)] = "last change: " + e.member + " running at " + t;
   const list = $("events");
   const msg = e.message.length > 240 ? e.message.slice(0, 240) + "…" : e.message;
   const li = el("li", {class: "ev-" + e.kind, title: e.message, "data-kind": e.kind}, el("span", {class: "time"}, t), el("b", {}, e.kind), ": " + msg);
