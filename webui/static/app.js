@@ -195,13 +195,17 @@ $("rebalance").addEventListener("click", async () => {
 });
 
 // Events: a live server-sent event stream read with fetch (EventSource
-// cannot send the token), reconnecting after the last seen event.
-let lastEvent = 0;
+// cannot send the token), reconnecting when it ends.
+// A reconnect asks for every event the scheduler still has and skips those
+// shown already (by seq and time): a restarted scheduler (its event log is
+// in memory) counts seq from 1 again, and its events must not be lost.
+const seen = new Set();
 const scaling = new Set(); // members a scale step is adding or removing
 const roleOf = name => (name || "").replace(/-\d+$/, "");
 function addEvent(e) {
-  if ((e.seq || 0) <= lastEvent) return; // seen before a reconnect
-  lastEvent = e.seq || lastEvent;
+  const key = e.seq + "@" + e.time;
+  if (seen.has(key)) return;
+  seen.add(key);
   const t = new Date(e.time).toLocaleTimeString();
   // The last finished scale step per role: a member a scale step added
   // that now runs, or one that left.
@@ -213,10 +217,10 @@ function addEvent(e) {
   if (e.kind === "removed" && e.member) lastDone[roleOf(e.member)] = "last change: " + e.member + " removed at " + t;
   const list = $("events");
   const msg = e.message.length > 240 ? e.message.slice(0, 240) + "…" : e.message;
-  const li = el("li", {class: "ev-" + e.kind, title: e.message, "data-kind": e.kind}, el("span", {class: "time"}, t), el("b", {}, e.kind), ": " + msg);
+  const li = el("li", {class: "ev-" + e.kind, title: e.message, "data-kind": e.kind, "data-key": key}, el("span", {class: "time"}, t), el("b", {}, e.kind), ": " + msg);
   li.hidden = !matches(li);
   list.prepend(li);
-  while (list.children.length > 200) list.lastChild.remove();
+  while (list.children.length > 200) list.lastChild.remove(); // (still in seen: a reconnect must not bring it back)
 }
 // The event filter: a kind and a free text (member name, word).
 function matches(li) {
@@ -233,7 +237,7 @@ async function streamEvents() {
   streaming = true;
   for (;;) {
     try {
-      const r = await fetch("v1/events?after=" + lastEvent, {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
+      const r = await fetch("v1/events", {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
       if (r.status === 401) { streaming = false; signedOut(); return; }
       if (!r.ok || !r.body) throw new Error("HTTP " + r.status);
       $("live").textContent = "live";
