@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,43 +120,87 @@ func (p *page) screenshot(name string) string {
 	return path
 }
 
-// TestWebUI drives the UI in headless Chromium against a real dev cluster,
-// behind a reverse proxy that serves it under /service/arangomesos/ as the
-// DC/OS admin router does.
+// TestWebUI drives the UI in headless Chromium against one real dev
+// cluster, behind a reverse proxy that serves it under
+// /service/arangomesos/ as the DC/OS admin router does. The subtests share
+// the cluster and the browser tab and run in order; each saves a
+// screenshot under its temp dir.
 func TestWebUI(t *testing.T) {
 	chromium(t)
 	info := testharness.StartDev(t, 2*time.Minute, "--agents", "4").Info
 	target, _ := url.Parse(info.Scheduler)
-	proxy := httptest.NewServer(http.StripPrefix("/service/arangomesos", httputil.NewSingleHostReverseProxy(target)))
+	const prefix = "/service/arangomesos"
+	var outside []string // requests the page made outside the prefix
+	var mu sync.Mutex
+	strip := http.StripPrefix(prefix, httputil.NewSingleHostReverseProxy(target))
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, prefix+"/") && r.URL.Path != "/favicon.ico" {
+			mu.Lock()
+			outside = append(outside, r.URL.Path)
+			mu.Unlock()
+		}
+		strip.ServeHTTP(w, r)
+	}))
 	t.Cleanup(proxy.Close)
-	base := proxy.URL + "/service/arangomesos/"
+	base := proxy.URL + prefix + "/"
 	p := newPage(t)
+	step := func(name string, f func(t *testing.T)) bool {
+		return t.Run(name, func(t *testing.T) {
+			p.t = t
+			p.dir = t.TempDir()
+			defer func() { p.t = t; t.Logf("screenshot: %s", p.screenshot(name)) }()
+			f(t)
+		})
+	}
+	row := func(name string) string { return p.text(fmt.Sprintf(`tr[data-member=%q]`, name)) }
+	cell := func(name string, col int) string {
+		return p.text(fmt.Sprintf(`tr[data-member=%q] td:nth-child(%d)`, name, col))
+	}
+	members := func(prefix string) []string {
+		// (An empty ^= matches nothing in CSS: filter in JavaScript.)
+		names, _ := eval[[]string](p, fmt.Sprintf(`[...document.querySelectorAll("tr[data-member]")].map(r => r.dataset.member).filter(n => n.startsWith(%q))`, prefix))
+		return names
+	}
 
-	t.Log("step: sign in and see every member healthy")
-	{
+	step("a wrong token is refused", func(t *testing.T) {
 		p.run(chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), info.Token), chromedp.Click(chromedp.CSS(`#login button`)))
+			chromedp.SendKeys(chromedp.CSS("#token"), "wrong"), chromedp.Click(chromedp.CSS(`#login button`)))
+		p.waitText(10*time.Second, "#login-error", "refused")
+		if hidden, err := eval[bool](p, `document.getElementById("app").hidden`); err != nil || !hidden {
+			t.Errorf("the cluster is shown after a refused token (%v)", err)
+		}
+	})
+
+	signedIn := step("sign in and see every member healthy", func(t *testing.T) {
+		if _, err := eval[bool](p, `(document.getElementById("token").value = "", true)`); err != nil {
+			t.Fatal(err)
+		}
+		p.run(chromedp.SendKeys(chromedp.CSS("#token"), info.Token), chromedp.Click(chromedp.CSS(`#login button`)))
 		p.waitText(time.Minute, "#health", "healthy (200)")
 		testharness.Eventually(t, 30*time.Second, func() error {
-			rows, err := eval[int](p, `document.querySelectorAll("#members tr").length`)
-			if err != nil || rows != 8 {
-				return fmt.Errorf("%d member rows (%v), want 8", rows, err)
+			if n := len(members("")); n != 8 {
+				return fmt.Errorf("%d member rows, want 8", n)
+			}
+			for _, m := range members("") {
+				if r := row(m); !strings.Contains(r, "TASK_RUNNING") || !strings.Contains(r, "GOOD") {
+					return fmt.Errorf("%s: %s", m, r)
+				}
 			}
 			return nil
 		})
-		p.screenshot("overview")
+		for _, role := range []string{"Agents", "DBServers", "Coordinators"} {
+			running, healthy, desired := p.text(`[aria-label="`+role+` running"]`), p.text(`[aria-label="`+role+` healthy"]`), p.text(`[aria-label="`+role+` desired"]`)
+			if running != desired || healthy != desired {
+				t.Errorf("%s: %s running, %s healthy of %s desired", role, running, healthy, desired)
+			}
+		}
+	})
+
+	if !signedIn {
+		return // every other step needs the signed-in page
 	}
 
-	t.Log("step: a wrong token is refused")
-	{
-		p2 := newPage(t)
-		p2.run(chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), "wrong"), chromedp.Click(chromedp.CSS(`#login button`)))
-		p2.waitText(10*time.Second, "#login-error", "refused")
-	}
-
-	t.Log("step: shards per collection")
-	{
+	step("shards per collection with their DBServers and load", func(t *testing.T) {
 		ctx := testharness.Context(t, time.Minute)
 		db, err := testharness.DriverClient(info.Coordinators, "root", info.RootPassword).GetDatabase(ctx, "_system", nil)
 		if err != nil {
@@ -164,27 +210,58 @@ func TestWebUI(t *testing.T) {
 		if _, err := db.CreateCollectionV2(ctx, "films", &arangodb.CreateCollectionPropertiesV2{NumberOfShards: &shards, ReplicationFactor: &rf}); err != nil {
 			t.Fatal(err)
 		}
+		const films = `table[aria-label="shards of films"] tbody`
 		testharness.Eventually(t, 30*time.Second, func() error {
-			rows, err := eval[int](p, `document.querySelectorAll('table[aria-label="shards of films"] tbody tr').length`)
+			rows, err := eval[int](p, `document.querySelectorAll('`+films+` tr').length`)
 			if err != nil || rows != 3 {
 				return fmt.Errorf("%d shard rows of films (%v)", rows, err)
 			}
 			return nil
 		})
-		p.waitText(30*time.Second, `table[aria-label="shards of films"] tbody`, "yes")
-	}
+		p.waitText(30*time.Second, films, "yes")
+		// Leaders and followers are shown by member name with their id.
+		if got := p.text(films + " tr td:nth-child(2)"); !strings.HasPrefix(got, "dbserver-") || !strings.Contains(got, "PRMR-") {
+			t.Errorf("a shard's leader shows as %q", got)
+		}
+		// 3 shards with 2 copies: 3 leaders and 6 copies over the DBServers.
+		testharness.Eventually(t, 10*time.Second, func() error {
+			leaders, err := eval[int](p, `[...document.querySelectorAll("#load .card")].reduce((n, c) => n + parseInt(c.textContent.match(/(\d+) leaders/)[1]), 0)`)
+			if err != nil || leaders < 3 {
+				return fmt.Errorf("%d leaders in the load summary (%v)", leaders, err)
+			}
+			return nil
+		})
+		p.run(chromedp.Click(chromedp.CSS("#rebalance")))
+		p.waitText(30*time.Second, "#rebalance-message", " ")
+	})
 
-	t.Log("step: plus adds a DBServer")
-	{
+	step("plus adds a DBServer that shows RUNNING", func(t *testing.T) {
+		before := members("dbserver-")
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="add one dbserver"]`)))
 		p.waitText(10*time.Second, `[aria-label="DBServers desired"]`, "4")
+		var added string
+		testharness.Eventually(t, 30*time.Second, func() error {
+			for _, m := range members("dbserver-") {
+				if !slices.Contains(before, m) {
+					added = m
+					return nil
+				}
+			}
+			return fmt.Errorf("no new DBServer row yet (had %v)", before)
+		})
+		testharness.Eventually(t, 2*time.Minute, func() error {
+			if r := row(added); !strings.Contains(r, "TASK_RUNNING") || !strings.Contains(r, "GOOD") {
+				return fmt.Errorf("%s: %s", added, r)
+			}
+			return nil
+		})
 		p.waitText(2*time.Minute, `[aria-label="DBServers running"]`, "4")
 		p.waitText(time.Minute, "#health", "healthy (200)")
 		p.waitText(10*time.Second, "#events", "scaling dbservers up to 4")
-	}
+		p.waitText(10*time.Second, `[aria-label="DBServers last change"]`, added+" added")
+	})
 
-	t.Log("step: minus removes a DBServer after its clean-out")
-	{
+	step("minus removes a DBServer after its clean-out", func(t *testing.T) {
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="remove one dbserver"]`)))
 		p.waitText(10*time.Second, `[aria-label="DBServers desired"]`, "3")
 		testharness.Eventually(t, 3*time.Minute, func() error {
@@ -194,77 +271,116 @@ func TestWebUI(t *testing.T) {
 			if got := p.text(`[aria-label="DBServers pending change"]`); got != "" {
 				return fmt.Errorf("pending: %s", got)
 			}
+			if n := len(members("dbserver-")); n != 3 {
+				return fmt.Errorf("%d DBServer rows", n)
+			}
 			return nil
 		})
 		p.waitText(10*time.Second, "#events", "is cleaned out")
-	}
+		p.waitText(10*time.Second, `[aria-label="DBServers last change"]`, "removed")
+	})
 
-	t.Log("step: a refused scale request shows the reason")
-	{
+	step("a refused scale request shows the reason", func(t *testing.T) {
 		// Two agents would be an even Agency.
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="remove one agent"]`)))
 		p.waitText(10*time.Second, "#scale-message", "Refused")
-	}
-
-	t.Log("step: a killed DBServer fails and comes back")
-	{
-		// The scale-down may have removed any DBServer: take the first row.
-		name, err := eval[string](p, `document.querySelector('tr[data-member^="dbserver-"]').dataset.member`)
-		if err != nil || name == "" {
-			t.Fatalf("no DBServer row: %q %v", name, err)
+		if got := p.text("#scale-message"); len(got) < len("Refused: ")+10 {
+			t.Errorf("the refusal shows no reason: %q", got)
 		}
-		id := p.text(fmt.Sprintf(`tr[data-member=%q] td:nth-child(3)`, name))
+	})
+
+	step("a killed DBServer fails and comes back", func(t *testing.T) {
+		// The scale-down may have removed any DBServer: take the first row.
+		names := members("dbserver-")
+		if len(names) == 0 {
+			t.Fatal("no DBServer row")
+		}
+		name := names[0]
+		id, restarts := cell(name, 3), cell(name, 7)
 		if err := syscall.Kill(nodePID(t, id), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		p.waitText(time.Minute, "#events", name+" ended")
 		p.waitText(time.Minute, "#events", "relaunching "+name)
+		// The failure is in the list of failed events, and the member's
+		// row counts the restart.
+		p.run(chromedp.SetValue(chromedp.CSS("#event-kind"), "failed"))
+		if _, err := eval[bool](p, `(document.getElementById("event-kind").dispatchEvent(new Event("change")), true)`); err != nil {
+			t.Fatal(err)
+		}
+		visible, err := eval[[]string](p, `[...document.querySelectorAll("#events li")].filter(li => !li.hidden).map(li => li.textContent)`)
+		if err != nil || len(visible) == 0 {
+			t.Errorf("no failed events shown (%v)", err)
+		}
+		for _, v := range visible {
+			if !strings.Contains(v, "failed:") {
+				t.Errorf("the failed filter shows %q", v)
+			}
+		}
+		p.screenshot("failed-events")
+		p.run(chromedp.SetValue(chromedp.CSS("#event-kind"), ""))
+		_, _ = eval[bool](p, `(document.getElementById("event-kind").dispatchEvent(new Event("change")), true)`)
 		testharness.Eventually(t, 2*time.Minute, func() error {
-			row := p.text(fmt.Sprintf(`tr[data-member=%q]`, name))
-			if !strings.Contains(row, "TASK_RUNNING") || !strings.Contains(row, "GOOD") {
-				return fmt.Errorf("%s: %s", name, row)
+			r := row(name)
+			if !strings.Contains(r, "TASK_RUNNING") || !strings.Contains(r, "GOOD") || cell(name, 7) == restarts {
+				return fmt.Errorf("%s (restarts were %s): %s", name, restarts, r)
 			}
 			return nil
 		})
-	}
+		p.waitText(time.Minute, "#health", "healthy (200)")
+	})
 
-	t.Log("step: restart a member from its row, after the confirmation")
-	{
+	step("restart a member from its row, after the confirmation", func(t *testing.T) {
 		if _, err := eval[bool](p, `(window.confirm = () => true, true)`); err != nil {
 			t.Fatal(err)
 		}
-		before := p.text(`tr[data-member="coordinator-1"] td:nth-child(4)`)
+		before := cell("coordinator-1", 4)
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="restart coordinator-1"]`)))
 		p.waitText(30*time.Second, "#events", "restart of coordinator-1 asked by the operator")
 		testharness.Eventually(t, 2*time.Minute, func() error {
-			row := p.text(`tr[data-member="coordinator-1"]`)
-			if !strings.Contains(row, "TASK_RUNNING") || !strings.Contains(row, "GOOD") || !strings.Contains(row, before) {
-				return fmt.Errorf("coordinator-1: %s", row)
+			r := row("coordinator-1")
+			if !strings.Contains(r, "TASK_RUNNING") || !strings.Contains(r, "GOOD") || !strings.Contains(r, before) {
+				return fmt.Errorf("coordinator-1: %s", r)
 			}
 			return nil
 		})
 		p.waitText(30*time.Second, "#events", "relaunching coordinator-1")
-	}
+	})
 
-	t.Log("step: the autoscale policy is saved and shown after a reload")
-	{
+	step("a declined confirmation does nothing", func(t *testing.T) {
+		// Count the page's replace requests; the click handler runs
+		// synchronously up to confirm(), so none may follow.
+		if _, err := eval[bool](p, `(window.confirm = () => false, window.replaces = 0, window.realFetch = window.realFetch || window.fetch,
+			window.fetch = (u, o) => { if (String(u).includes("/replace")) window.replaces++; return window.realFetch(u, o); }, true)`); err != nil {
+			t.Fatal(err)
+		}
+		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="replace agent-1"]`)))
+		if n, err := eval[int](p, `window.replaces`); err != nil || n != 0 {
+			t.Errorf("%d replace requests after a declined confirmation (%v)", n, err)
+		}
+	})
+
+	step("the autoscale policy is saved and shown after a reload", func(t *testing.T) {
 		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.max"]`), "4"),
 			chromedp.SetValue(chromedp.CSS(`input[name="coordinators.window"]`), "45s"),
+			chromedp.SetValue(chromedp.CSS(`select[name="coordinators.metric"]`), "latency_p99_ms"),
 			chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
 		p.waitText(10*time.Second, "#autoscale-message", "Saved")
+		p.waitText(10*time.Second, "#events", "autoscale policy set")
 		p.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`input[name="coordinators.max"]`)))
-		max, window := p.value(`input[name="coordinators.max"]`), p.value(`input[name="coordinators.window"]`)
-		if max != "4" || window != "45s" {
-			t.Errorf("after a reload: max %q window %q, want 4 and 45s", max, window)
+		max, window, metric := p.value(`input[name="coordinators.max"]`), p.value(`input[name="coordinators.window"]`), p.value(`select[name="coordinators.metric"]`)
+		if max != "4" || window != "45s" || metric != "latency_p99_ms" {
+			t.Errorf("after a reload: max %q window %q metric %q, want 4, 45s and latency_p99_ms", max, window, metric)
 		}
 		// Refused policies show the reason.
 		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.min"]`), "9"), chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
 		p.waitText(10*time.Second, "#autoscale-message", "Refused")
-	}
+		p.waitText(5*time.Second, "#autoscale-message", "min")
+	})
 
-	t.Log("step: on a phone-sized screen nothing but the tables scrolls sideways")
-	{
+	step("on a phone-sized screen nothing but the tables scrolls sideways", func(t *testing.T) {
 		p.run(chromedp.EmulateViewport(390, 844))
+		defer p.run(chromedp.EmulateViewport(1280, 1800))
 		testharness.Eventually(t, 10*time.Second, func() error {
 			w, err := eval[int](p, `document.documentElement.scrollWidth`)
 			if err != nil || w > 390 {
@@ -272,21 +388,35 @@ func TestWebUI(t *testing.T) {
 			}
 			return nil
 		})
-		p.screenshot("phone")
-		p.run(chromedp.EmulateViewport(1280, 1800))
-	}
+		// Every control has an accessible name.
+		unnamed, err := eval[[]string](p, `[...document.querySelectorAll("button, input, select")].filter(e =>
+			!e.getAttribute("aria-label") && !e.textContent.trim() && !e.closest("label")).map(e => e.outerHTML)`)
+		if err != nil || len(unnamed) > 0 {
+			t.Errorf("controls without a name: %v (%v)", unnamed, err)
+		}
+	})
 
-	shot := p.screenshot("final")
-	if os.Getenv("ARANGOMESOS_UPDATE_SCREENSHOT") != "" && shot != "" {
-		p.run(chromedp.Reload())
+	step("sign out shows the sign-in form", func(t *testing.T) {
+		p.run(chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+		p.run(chromedp.SendKeys(chromedp.CSS("#token"), info.Token), chromedp.Click(chromedp.CSS(`#login button`)))
 		p.waitText(time.Minute, "#health", "healthy (200)")
 		p.waitText(30*time.Second, "#events", "runs on")
-		shot = p.screenshot("webui")
-		root, _ := testharness.ModuleRoot()
-		b, _ := os.ReadFile(shot)
-		if err := os.WriteFile(filepath.Join(root, "docs", "img", "webui.png"), b, 0o644); err != nil {
-			t.Error(err)
+		p.waitText(30*time.Second, "#shards", "films")
+		p.run(chromedp.WaitVisible(chromedp.CSS(`input[name="coordinators.max"]`)))
+		shot := p.screenshot("webui")
+		if os.Getenv("ARANGOMESOS_UPDATE_SCREENSHOT") != "" && shot != "" {
+			root, _ := testharness.ModuleRoot()
+			b, _ := os.ReadFile(shot)
+			if err := os.WriteFile(filepath.Join(root, "docs", "img", "webui.png"), b, 0o644); err != nil {
+				t.Error(err)
+			}
 		}
+	})
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(outside) > 0 {
+		t.Errorf("the page asked for URLs outside %s/: %v", prefix, outside)
 	}
 }
 

@@ -27,7 +27,19 @@ func TestStaticFiles(t *testing.T) {
 			t.Errorf("%s: HTTP %d %q, want %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
 		}
 	}
-	absolute := regexp.MustCompile(`(src|href|action)="/|fetch\("/|fetch\('/|https?://`)
+	// src="/…", href='/…', fetch("/…"), fetch(`/…`), new EventSource("/…"),
+	// url(/…) in CSS, and any http(s):// address.
+	absolute := regexp.MustCompile(`(src|href|action)\s*=\s*["']?/|(fetch|EventSource)\(\s*["'\x60]/|url\(\s*["']?/|https?://`)
+	for _, bad := range []string{`<script src="/app.js">`, `fetch('/v1/state')`, "fetch(`/v1/x`)", `new EventSource("/v1/events")`, `url(/img.png)`, `href = "/x"`} {
+		if !absolute.MatchString(bad) {
+			t.Errorf("the check misses %s", bad)
+		}
+	}
+	for _, good := range []string{`<script src="app.js">`, `fetch("v1/state")`, `href="#h-members"`} {
+		if absolute.MatchString(good) {
+			t.Errorf("the check refuses %s", good)
+		}
+	}
 	_ = fs.WalkDir(webui.FS(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

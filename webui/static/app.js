@@ -5,6 +5,9 @@
 
 const $ = id => document.getElementById(id);
 const token = () => sessionStorage.getItem("arangomesos-token") || "";
+let names = {};   // server id -> member name, for the shard view
+const lastDone = {}; // role -> the last finished scale step, from the events
+const named = id => names[id] ? names[id] + " (" + id + ")" : id;
 const ROLES = [["agents", "agent", "Agents"], ["dbservers", "dbserver", "DBServers"], ["coordinators", "coordinator", "Coordinators"]];
 
 // api calls the scheduler; it shows the sign-in form on 401 and throws the
@@ -19,7 +22,11 @@ async function api(method, path, body) {
   return data;
 }
 
-function signedOut() { $("login").hidden = false; $("app").hidden = true; }
+function signedOut() {
+  $("login").hidden = false; $("app").hidden = true; $("signout").hidden = true;
+  $("health").textContent = "sign in to see the cluster";
+  $("token").focus();
+}
 
 $("login").addEventListener("submit", async e => {
   e.preventDefault();
@@ -55,9 +62,13 @@ function renderState(s) {
   for (const [plural, single, title] of ROLES) {
     const c = (h.roles && h.roles[plural]) || {desired: 0, running: 0, healthy: 0};
     const leaving = s.retired.filter(r => r.role === single);
-    let pending = "";
-    if (c.running < c.desired) pending = "launching " + (c.desired - c.running);
-    if (leaving.length) pending += (pending ? "; " : "") + "removing " + leaving.map(r => r.name + " (" + (r.retired || r.phase) + ")").join(", ");
+    const parts = [];
+    if (c.running < c.desired) parts.push("launching " + (c.desired - c.running));
+    if (c.running > c.desired && !leaving.length) parts.push(single === "dbserver" ?
+      "cleaning out " + (c.running - c.desired) + " (its shards move first)" : "stopping " + (c.running - c.desired));
+    if (leaving.length) parts.push("removing " + leaving.map(r => r.name + " (" + (r.retired || r.phase) + ")").join(", "));
+    const pending = parts.join("; ");
+    const done = parts.length ? "" : (lastDone[single] || "");
     const step = single === "agent" ? 2 : 1;
     roles.append(el("div", {class: "card", "data-role": plural},
       el("h3", {}, title),
@@ -67,13 +78,17 @@ function renderState(s) {
       el("button", {class: "step", type: "button", "aria-label": "remove one " + single, onclick: () => scale(plural, c.desired - step)}, "−"),
       " ",
       el("button", {class: "step", type: "button", "aria-label": "add one " + single, onclick: () => scale(plural, c.desired + step)}, "+"),
-      el("p", {class: "pending", "aria-label": title + " pending change"}, pending)));
+      el("p", {class: "pending", "aria-label": title + " pending change"}, pending),
+      done ? el("p", {class: "time", "aria-label": title + " last change"}, done) : ""));
   }
   // Members.
   const body = $("members");
   body.replaceChildren();
+  names = {};
+  for (const m of [...s.retired, ...s.members]) names[m.serverId] = m.name;
   for (const m of s.members) {
-    body.append(el("tr", {"data-member": m.name},
+    const ok = m.taskState === "TASK_RUNNING" && (m.health === "GOOD" || m.role === "agent");
+    body.append(el("tr", {"data-member": m.name, class: ok ? "" : "attention", title: m.message || ""},
       el("td", {}, m.name), el("td", {}, m.role), el("td", {}, m.serverId),
       el("td", {}, m.host ? m.host + ":" + m.port : "—"),
       el("td", {class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : ""),
@@ -103,7 +118,9 @@ async function act(name, action) {
 }
 
 // Autoscale policy form.
-const FIELDS = [["enabled", "checkbox"], ["min", "number"], ["max", "number"], ["metric", "text"],
+const METRICS = {coordinators: ["requests_per_second", "latency_p99_ms"],
+  dbservers: ["documents_per_dbserver", "data_bytes_per_dbserver", "cpu_per_dbserver"]};
+const FIELDS = [["enabled", "checkbox"], ["min", "number"], ["max", "number"], ["metric", "select"],
   ["scaleUpAbove", "number"], ["scaleDownBelow", "number"], ["window", "text"], ["cooldown", "text"]];
 let policyShown = false;
 function renderAutoscale(a) {
@@ -114,19 +131,29 @@ function renderAutoscale(a) {
       const p = a.policy[role];
       const card = el("fieldset", {class: "card", "data-policy": role}, el("legend", {}, role));
       for (const [f, type] of FIELDS) {
-        const input = el("input", {type, name: role + "." + f, "aria-label": role + " " + f});
+        let input;
+        if (type === "select") {
+          const opts = METRICS[role].includes(p[f]) ? METRICS[role] : [p[f], ...METRICS[role]];
+          input = el("select", {name: role + "." + f, "aria-label": role + " " + f}, ...opts.map(m => el("option", {value: m}, m)));
+        } else input = el("input", {type, name: role + "." + f, "aria-label": role + " " + f});
         if (type === "checkbox") input.checked = !!p[f]; else input.value = p[f];
         if (type === "number") input.step = "any";
         card.append(el("label", {}, f + " ", input));
       }
-      const obs = a.roles && a.roles[role] && a.roles[role].observed;
-      if (obs && obs.values) card.append(el("p", {class: "time"}, "observed over " + obs.members + " members: " +
-        Object.entries(obs.values).map(([k, v]) => k + " " + Number(v).toFixed(1)).join(", ")));
+      card.append(el("p", {class: "time", "data-observed": role}));
       box.append(card);
     }
     policyShown = true;
   }
-  $("decisions").replaceChildren(...(a.decisions || []).slice(-10).reverse().map(d =>
+  for (const role of ["coordinators", "dbservers"]) {
+    const obs = a.roles && a.roles[role] && a.roles[role].observed;
+    const p = document.querySelector(`[data-observed="${role}"]`);
+    if (p) p.textContent = obs && obs.values ? "observed over " + obs.members + " members: " +
+      Object.entries(obs.values).map(([k, v]) => k + " " + Number(v).toFixed(1)).join(", ") : "";
+  }
+  const decisions = (a.decisions || []).slice(-10).reverse();
+  if (!decisions.length) { $("decisions").replaceChildren(el("li", {class: "time"}, "none yet")); return; }
+  $("decisions").replaceChildren(...decisions.map(d =>
     el("li", {}, el("span", {class: "time"}, new Date(d.time).toLocaleTimeString()), d.role + " " + d.from + " → " + d.to + ": " + d.reason + (d.error ? " (refused: " + d.error + ")" : ""))));
 }
 
@@ -140,20 +167,26 @@ $("autoscale").addEventListener("submit", async e => {
       policy[role][f] = type === "checkbox" ? input.checked : type === "number" ? Number(input.value) : input.value;
     }
   }
-  try { await api("PUT", "v1/autoscale", policy); $("autoscale-message").textContent = "Saved."; }
+  try {
+    await api("PUT", "v1/autoscale", policy);
+    $("autoscale-message").textContent = "Saved at " + new Date().toLocaleTimeString() + ".";
+    policyShown = false; // show the policy as the scheduler keeps it
+    refresh();
+  }
   catch (err) { $("autoscale-message").textContent = "Refused: " + err.message; }
 });
 
 function renderShards(v) {
   $("load").replaceChildren(...Object.entries(v.load).sort().map(([id, l]) =>
-    el("div", {class: "card", "data-server": id}, el("h3", {}, id), l.leaders + " leaders, " + l.copies + " shard copies")));
+    el("div", {class: "card", "data-server": id}, el("h3", {}, named(id)), l.leaders + " leaders, " + l.copies + " shard copies")));
+  if (!v.collections.length) { $("shards").replaceChildren(el("p", {}, "No collections yet.")); return; }
   $("shards").replaceChildren(...v.collections.map(c => el("div", {},
     el("h3", {}, c.name),
     el("div", {class: "scroll"}, el("table", {"aria-label": "shards of " + c.name},
       el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Leader"), el("th", {}, "Followers"), el("th", {}, "In sync"))),
       el("tbody", {}, ...c.shards.map(s => el("tr", {},
-        el("td", {}, s.shard), el("td", {}, s.leader), el("td", {}, s.followers.join(", ")),
-        el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (" + s.inSync.join(", ") + ")")))))))));
+        el("td", {}, s.shard), el("td", {}, named(s.leader)), el("td", {}, s.followers.map(named).join(", ") || "—"),
+        el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (in sync: " + (s.inSync.map(named).join(", ") || "none") + ")")))))))));
 }
 
 $("rebalance").addEventListener("click", async () => {
@@ -162,20 +195,52 @@ $("rebalance").addEventListener("click", async () => {
 });
 
 // Events: a live server-sent event stream read with fetch (EventSource
-// cannot send the token), reconnecting after the last seen event.
-let lastEvent = 0;
+// cannot send the token), reconnecting when it ends.
+// A reconnect asks for every event the scheduler still has and skips those
+// shown already (by seq and time): a restarted scheduler (its event log is
+// in memory) counts seq from 1 again, and its events must not be lost.
+const seen = new Set();
+const scaling = new Set(); // members a scale step is adding or removing
+const roleOf = name => (name || "").replace(/-\d+$/, "");
 function addEvent(e) {
-  lastEvent = Math.max(lastEvent, e.seq || 0);
+  const key = e.seq + "@" + e.time;
+  if (seen.has(key)) return;
+  seen.add(key);
+  const t = new Date(e.time).toLocaleTimeString();
+  // The last finished scale step per role: a member a scale step added
+  // that now runs, or one that left.
+  if (e.kind === "scale" && e.member) scaling.add(e.member);
+  if (e.kind === "running" && scaling.has(e.member)) {
+    scaling.delete(e.member);
+    lastDone[roleOf(e.member)] = "last change: " + e.member + " added, running since " + t;
+  }
+  if (e.kind === "removed" && e.member) lastDone[roleOf(e.member)] = "last change: " + e.member + " removed at " + t;
   const list = $("events");
   const msg = e.message.length > 240 ? e.message.slice(0, 240) + "…" : e.message;
-  list.prepend(el("li", {class: e.kind, title: e.message}, el("span", {class: "time"}, new Date(e.time).toLocaleTimeString()), e.kind + ": " + msg));
-  while (list.children.length > 200) list.lastChild.remove();
+  const li = el("li", {class: "ev-" + e.kind, title: e.message, "data-kind": e.kind, "data-key": key}, el("span", {class: "time"}, t), el("b", {}, e.kind), ": " + msg);
+  li.hidden = !matches(li);
+  list.prepend(li);
+  while (list.children.length > 200) list.lastChild.remove(); // (still in seen: a reconnect must not bring it back)
 }
+// The event filter: a kind and a free text (member name, word).
+function matches(li) {
+  const kind = $("event-kind").value, q = $("event-filter").value.trim().toLowerCase();
+  return (!kind || li.dataset.kind === kind) && (!q || li.textContent.toLowerCase().includes(q));
+}
+function filterEvents() { for (const li of $("events").children) li.hidden = !matches(li); }
+$("event-kind").addEventListener("change", filterEvents);
+$("event-filter").addEventListener("input", filterEvents);
+
+let streaming = false;
 async function streamEvents() {
+  if (streaming) return;
+  streaming = true;
   for (;;) {
     try {
-      const r = await fetch("v1/events?after=" + lastEvent, {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
-      if (r.status === 401) { signedOut(); return; }
+      const r = await fetch("v1/events", {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
+      if (r.status === 401) { streaming = false; signedOut(); return; }
+      if (!r.ok || !r.body) throw new Error("HTTP " + r.status);
+      $("live").textContent = "live";
       const reader = r.body.getReader();
       const dec = new TextDecoder();
       let buf = "";
@@ -190,25 +255,43 @@ async function streamEvents() {
         }
       }
     } catch (err) { /* the scheduler restarted or the network blinked: retry */ }
+    $("live").textContent = "reconnecting…";
     await new Promise(res => setTimeout(res, 2000));
   }
 }
 
+// refresh reads the state, the autoscale policy and the shards; a round
+// still under way (a slow coordinator) is not started twice.
+let refreshing = false;
 async function refresh() {
-  try { renderState(await api("GET", "v1/state")); } catch (err) { if (!$("login").hidden) return; }
-  try { renderAutoscale(await api("GET", "v1/autoscale")); } catch (err) { /* shown next round */ }
-  try { renderShards(await api("GET", "v1/shards")); } catch (err) { $("shards").textContent = "Shards unavailable: " + err.message; }
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    try { renderState(await api("GET", "v1/state")); $("stale").hidden = true; }
+    catch (err) {
+      if (!$("login").hidden) return;
+      $("stale").hidden = false;
+      $("stale").textContent = "The scheduler does not answer (" + err.message + "); showing what it said last.";
+      return;
+    }
+    try { renderAutoscale(await api("GET", "v1/autoscale")); } catch (err) { /* shown next round */ }
+    try { renderShards(await api("GET", "v1/shards")); }
+    catch (err) { $("shards").replaceChildren(el("p", {class: "BAD"}, "Shards unavailable: " + err.message)); }
+  } finally { refreshing = false; }
 }
 
-let started = false;
+let timer = 0;
 function start() {
-  $("login").hidden = true; $("app").hidden = false;
+  $("login").hidden = true; $("app").hidden = false; $("signout").hidden = false;
   refresh();
-  if (started) return;
-  started = true;
-  setInterval(refresh, 2000);
+  if (!timer) timer = setInterval(refresh, 2000);
   streamEvents();
 }
+
+$("signout").addEventListener("click", () => {
+  sessionStorage.removeItem("arangomesos-token");
+  location.reload();
+});
 
 (async () => {
   try { await api("GET", "v1/state"); start(); } catch (err) { signedOut(); }
