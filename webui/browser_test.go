@@ -127,7 +127,24 @@ func (p *page) screenshot(name string) string {
 // screenshot under its temp dir.
 func TestWebUI(t *testing.T) {
 	chromium(t)
-	info := testharness.StartDev(t, 2*time.Minute, "--agents", "4").Info
+	// Registered before StartDev, so it runs after StartDev's cleanup has
+	// stopped arangomesos dev: nothing of the cluster may be left.
+	var devDir string
+	t.Cleanup(func() {
+		if devDir == "" {
+			return
+		}
+		if left := testharness.ProcessesUnder(devDir); len(left) > 0 {
+			t.Errorf("processes left running under %s: %v", devDir, left)
+			testharness.KillProcesses(left)
+		}
+		if _, err := os.Stat(devDir); !os.IsNotExist(err) {
+			t.Errorf("arangomesos dev left %s behind (%v)", devDir, err)
+		}
+	})
+	dev := testharness.StartDev(t, 2*time.Minute, "--agents", "4")
+	devDir = dev.Dir
+	info := dev.Info
 	target, _ := url.Parse(info.Scheduler)
 	const prefix = "/service/arangomesos"
 	var outside []string // requests the page made outside the prefix
@@ -155,6 +172,17 @@ func TestWebUI(t *testing.T) {
 	row := func(name string) string { return p.text(fmt.Sprintf(`tr[data-member=%q]`, name)) }
 	cell := func(name string, col int) string {
 		return p.text(fmt.Sprintf(`tr[data-member=%q] td:nth-child(%d)`, name, col))
+	}
+	// refreshed waits until the page finished n more refreshes.
+	refreshed := func(n int) {
+		p.t.Helper()
+		start, _ := eval[int](p, `Number(document.body.dataset.refreshes || 0)`)
+		testharness.Eventually(p.t, 30*time.Second, func() error {
+			if got, err := eval[int](p, `Number(document.body.dataset.refreshes || 0)`); err != nil || got < start+n {
+				return fmt.Errorf("%d refreshes since %d, want %d (%v)", got-start, start, n, err)
+			}
+			return nil
+		})
 	}
 	members := func(prefix string) []string {
 		// (An empty ^= matches nothing in CSS: filter in JavaScript.)
@@ -200,6 +228,29 @@ func TestWebUI(t *testing.T) {
 		return // every other step needs the signed-in page
 	}
 
+	step("a refresh keeps the focused button and a text selection", func(t *testing.T) {
+		// The page refreshes every 2 s; it must update the rows in place,
+		// or a keyboard user's focus, a click in progress and a selected
+		// server id would be lost at each refresh.
+		p.run(chromedp.Focus(chromedp.CSS(`button[aria-label="restart coordinator-2"]`)))
+		id, err := eval[string](p, `(() => {
+			const td = document.querySelector('tr[data-member="agent-1"] td:nth-child(3)');
+			const r = document.createRange(); r.selectNodeContents(td);
+			getSelection().removeAllRanges(); getSelection().addRange(r);
+			return td.textContent })()`)
+		if err != nil || !strings.HasPrefix(id, "AGNT-") {
+			t.Fatalf("agent-1's server id cell: %q (%v)", id, err)
+		}
+		refreshed(2)
+		if got, err := eval[string](p, `document.activeElement.getAttribute("aria-label") || document.activeElement.tagName`); err != nil || got != "restart coordinator-2" {
+			t.Errorf("after two refreshes the focus is on %q (%v), want the restart button of coordinator-2", got, err)
+		}
+		if got, err := eval[string](p, `getSelection().toString()`); err != nil || got != id {
+			t.Errorf("after two refreshes the selection is %q (%v), want %q", got, err, id)
+		}
+		_, _ = eval[bool](p, `(document.activeElement.blur(), getSelection().removeAllRanges(), true)`)
+	})
+
 	step("shards per collection with their DBServers and load", func(t *testing.T) {
 		ctx := testharness.Context(t, time.Minute)
 		db, err := testharness.DriverClient(info.Coordinators, "root", info.RootPassword).GetDatabase(ctx, "_system", nil)
@@ -225,14 +276,64 @@ func TestWebUI(t *testing.T) {
 		}
 		// 3 shards with 2 copies: 3 leaders and 6 copies over the DBServers.
 		testharness.Eventually(t, 10*time.Second, func() error {
-			leaders, err := eval[int](p, `[...document.querySelectorAll("#load .card")].reduce((n, c) => n + parseInt(c.textContent.match(/(\d+) leaders/)[1]), 0)`)
+			leaders, err := eval[int](p, `[...document.querySelectorAll("#load .card")].reduce((n, c) => n + parseInt((c.textContent.match(/(\d+) leaders?/) || [0, 0])[1]), 0)`)
 			if err != nil || leaders < 3 {
 				return fmt.Errorf("%d leaders in the load summary (%v)", leaders, err)
 			}
 			return nil
 		})
+		// Collections of every database are shown, named database/collection.
+		cl := testharness.DriverClient(info.Coordinators, "root", info.RootPassword)
+		shop, err := cl.CreateDatabase(ctx, "shop", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two := 2
+		orders, err := shop.CreateCollectionV2(ctx, "orders", &arangodb.CreateCollectionPropertiesV2{NumberOfShards: &two, ReplicationFactor: &rf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := make([]map[string]any, 40)
+		for i := range docs {
+			docs[i] = map[string]any{"_key": fmt.Sprint("o", i), "total": i}
+		}
+		if _, err := orders.CreateDocuments(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+		const shopOrders = `table[aria-label="shards of shop/orders"] tbody`
+		testharness.Eventually(t, 30*time.Second, func() error {
+			rows, err := eval[int](p, `document.querySelectorAll('`+shopOrders+` tr').length`)
+			if err != nil || rows != 2 {
+				return fmt.Errorf("%d shard rows of shop/orders (%v)", rows, err)
+			}
+			return nil
+		})
+		p.waitText(30*time.Second, "#shard-summary", "2 collections, 5 shards, all in sync")
+		// The load summary counts the DBServers' documents (40 orders, two
+		// copies each) from their metrics, which the scheduler reads every
+		// 10 s.
+		testharness.Eventually(t, 45*time.Second, func() error {
+			n, err := eval[int](p, `[...document.querySelectorAll("#load .card")].reduce((n, c) => n + parseInt((c.textContent.match(/(\d+) documents?/) || [0, 0])[1]), 0)`)
+			if err != nil || n < 80 {
+				return fmt.Errorf("%d documents in the load summary, want 80 (%v)", n, err)
+			}
+			return nil
+		})
+		// A collection closed by the user stays closed across refreshes.
+		const films2 = `details[data-key="_system/films"]`
+		p.run(chromedp.Click(chromedp.CSS(films2 + " summary")))
+		refreshed(2)
+		if open, err := eval[bool](p, `document.querySelector('`+films2+`').open`); err != nil || open {
+			t.Errorf("films is open again after two refreshes (%v)", err)
+		}
+		p.run(chromedp.Click(chromedp.CSS(films2 + " summary")))
 		p.run(chromedp.Click(chromedp.CSS("#rebalance")))
-		p.waitText(30*time.Second, "#rebalance-message", " ")
+		testharness.Eventually(t, 30*time.Second, func() error {
+			if got := p.text("#rebalance-message"); got == "" || got == "asking…" {
+				return fmt.Errorf("rebalance message %q", got)
+			}
+			return nil
+		})
 	})
 
 	step("plus adds a DBServer that shows RUNNING", func(t *testing.T) {
@@ -328,6 +429,11 @@ func TestWebUI(t *testing.T) {
 			return nil
 		})
 		p.waitText(time.Minute, "#health", "healthy (200)")
+		// The row keeps the failure in view: when and how the task ended.
+		p.waitText(10*time.Second, fmt.Sprintf(`tr[data-member=%q] td:nth-child(7)`, name), "last ended")
+		if got := cell(name, 7); !strings.Contains(got, "TASK_FAILED") {
+			t.Errorf("%s's restarts cell: %q, want its last end TASK_FAILED", name, got)
+		}
 	})
 
 	step("restart a member from its row, after the confirmation", func(t *testing.T) {
@@ -376,6 +482,30 @@ func TestWebUI(t *testing.T) {
 		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.min"]`), "9"), chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
 		p.waitText(10*time.Second, "#autoscale-message", "Refused")
 		p.waitText(5*time.Second, "#autoscale-message", "min")
+	})
+
+	step("an autoscale decision shows with its reason", func(t *testing.T) {
+		// A policy whose min is above the count: the autoscaler adds a
+		// coordinator at its next round (every 10 s) and says why.
+		p.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`input[name="coordinators.min"]`)))
+		if _, err := eval[bool](p, `(document.querySelector('[name="coordinators.enabled"]').checked = true)`); err != nil {
+			t.Fatal(err)
+		}
+		p.run(chromedp.SetValue(chromedp.CSS(`input[name="coordinators.min"]`), "3"),
+			chromedp.SetValue(chromedp.CSS(`input[name="coordinators.max"]`), "4"),
+			chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
+		p.waitText(10*time.Second, "#autoscale-message", "Saved")
+		p.waitText(45*time.Second, "#decisions", "coordinators 2 → 3: 2 is below the policy's min 3")
+		p.waitText(10*time.Second, "#events", "autoscaler: coordinators 2 → 3")
+		p.waitText(2*time.Minute, `[aria-label="Coordinators running"]`, "3")
+		p.waitText(time.Minute, "#health", "healthy (200)")
+		p.waitText(10*time.Second, `[data-observed="coordinators"]`, "cooling down until")
+		// Off again, so that nothing else moves.
+		if _, err := eval[bool](p, `(document.querySelector('[name="coordinators.enabled"]').checked = false, true)`); err != nil {
+			t.Fatal(err)
+		}
+		p.run(chromedp.Click(chromedp.CSS(`#autoscale button[type="submit"]`)))
+		p.waitText(10*time.Second, "#events", "autoscale policy set: coordinators off")
 	})
 
 	step("on a phone-sized screen nothing but the tables scrolls sideways", func(t *testing.T) {

@@ -7,7 +7,9 @@ const $ = id => document.getElementById(id);
 const token = () => sessionStorage.getItem("arangomesos-token") || "";
 let names = {};   // server id -> member name, for the shard view
 const lastDone = {}; // role -> the last finished scale step, from the events
+const lastEnded = {}; // member name -> {time, state, message} of its last "failed" event
 const named = id => names[id] ? names[id] + " (" + id + ")" : id;
+const plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
 const ROLES = [["agents", "agent", "Agents"], ["dbservers", "dbserver", "DBServers"], ["coordinators", "coordinator", "Coordinators"]];
 
 // api calls the scheduler; it shows the sign-in form on 401 and throws the
@@ -25,6 +27,7 @@ async function api(method, path, body) {
 function signedOut() {
   $("login").hidden = false; $("app").hidden = true; $("signout").hidden = true;
   $("health").textContent = "sign in to see the cluster";
+  $("health").className = "";
   $("token").focus();
 }
 
@@ -38,10 +41,51 @@ $("login").addEventListener("submit", async e => {
 function el(tag, attrs, ...children) {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") n.className = v; else if (k.startsWith("on")) n.addEventListener(k.slice(2), v); else n.setAttribute(k, v);
+    if (v === false || v === null || v === undefined) continue;
+    if (k === "class") n.className = v; else if (k.startsWith("on")) n.addEventListener(k.slice(2), v); else n.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children) n.append(c instanceof Node ? c : String(c));
+  for (const c of children) if (c !== "" && c !== null && c !== undefined) n.append(c instanceof Node ? c : String(c));
   return n;
+}
+
+// patch makes parent's children look like nodes, built afresh with el()
+// on every refresh, while keeping the page's existing elements wherever
+// they match (same tag, same data-key): a focused button, a button being
+// pressed, a text selection and an opened <details> survive the refresh.
+// Event handlers stay those of the first rendering, so they must not
+// capture data that changes (they read it when called).
+function patch(parent, nodes) {
+  nodes = nodes.filter(n => n !== "" && n !== null && n !== undefined)
+    .map(n => n instanceof Node ? n : document.createTextNode(String(n)));
+  for (let i = 0; i < nodes.length; i++) {
+    const want = nodes[i], have = parent.childNodes[i];
+    if (have && sameNode(have, want)) { update(have, want); continue; }
+    let found = null;
+    if (want.nodeType === 1 && want.dataset.key) {
+      for (let j = i + 1; j < parent.childNodes.length && !found; j++) {
+        if (sameNode(parent.childNodes[j], want)) found = parent.childNodes[j];
+      }
+    }
+    if (found) { parent.insertBefore(found, have); update(found, want); }
+    else parent.insertBefore(want, have || null);
+  }
+  while (parent.childNodes.length > nodes.length) parent.lastChild.remove();
+}
+function sameNode(a, b) {
+  if (a.nodeType !== b.nodeType) return false;
+  if (a.nodeType !== 1) return true;
+  return a.tagName === b.tagName && (a.dataset.key || "") === (b.dataset.key || "");
+}
+function update(have, want) {
+  if (have.nodeType !== 1) { if (have.nodeValue !== want.nodeValue) have.nodeValue = want.nodeValue; return; }
+  for (const a of [...have.attributes]) {
+    if (!want.hasAttribute(a.name) && !(a.name === "open" && have.tagName === "DETAILS")) have.removeAttribute(a.name);
+  }
+  for (const a of [...want.attributes]) {
+    if (a.name === "open" && have.tagName === "DETAILS") continue; // the user opens and closes it
+    if (have.getAttribute(a.name) !== a.value) have.setAttribute(a.name, a.value);
+  }
+  patch(have, [...want.childNodes]);
 }
 
 function uptime(s) {
@@ -49,17 +93,25 @@ function uptime(s) {
   s = Math.floor(s);
   if (s < 60) return s + "s";
   if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
-  return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+  if (s < 86400) return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+  return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
 }
 
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : Math.round(n)) + " " + units[i];
+}
+
+let targets = {}; // the desired counts as last read or set
 function renderState(s) {
   const h = s.health;
   $("health").textContent = h.status + " (" + h.code + "): " + h.reason;
   $("health").className = h.status;
+  targets = s.targets || {};
   // Role cards with the scale buttons and the pending change.
-  const roles = $("roles");
-  roles.replaceChildren();
-  for (const [plural, single, title] of ROLES) {
+  patch($("roles"), ROLES.map(([plural, single, title]) => {
     const c = (h.roles && h.roles[plural]) || {desired: 0, running: 0, healthy: 0};
     const leaving = s.retired.filter(r => r.role === single);
     const parts = [];
@@ -67,45 +119,52 @@ function renderState(s) {
     if (c.running > c.desired && !leaving.length) parts.push(single === "dbserver" ?
       "cleaning out " + (c.running - c.desired) + " (its shards move first)" : "stopping " + (c.running - c.desired));
     if (leaving.length) parts.push("removing " + leaving.map(r => r.name + " (" + (r.retired || r.phase) + ")").join(", "));
-    const pending = parts.join("; ");
     const done = parts.length ? "" : (lastDone[single] || "");
-    const step = single === "agent" ? 2 : 1;
-    roles.append(el("div", {class: "card", "data-role": plural},
+    return el("div", {class: "card", "data-key": plural, "data-role": plural},
       el("h3", {}, title),
       el("p", {}, el("span", {"aria-label": title + " running"}, c.running), " running, ",
         el("span", {"aria-label": title + " healthy"}, c.healthy), " healthy of ",
         el("span", {"aria-label": title + " desired"}, c.desired), " desired"),
-      el("button", {class: "step", type: "button", "aria-label": "remove one " + single, onclick: () => scale(plural, c.desired - step)}, "−"),
+      el("button", {class: "step", type: "button", "aria-label": "remove one " + single, onclick: () => scale(plural, "down")}, "−"),
       " ",
-      el("button", {class: "step", type: "button", "aria-label": "add one " + single, onclick: () => scale(plural, c.desired + step)}, "+"),
-      el("p", {class: "pending", "aria-label": title + " pending change"}, pending),
-      done ? el("p", {class: "time", "aria-label": title + " last change"}, done) : ""));
-  }
+      el("button", {class: "step", type: "button", "aria-label": "add one " + single, onclick: () => scale(plural, "up")}, "+"),
+      single === "agent" ? el("span", {class: "time"}, " the Agency stays odd: 3 or 5") : "",
+      el("p", {class: "pending", "aria-label": title + " pending change"}, parts.join("; ")),
+      done ? el("p", {class: "time", "aria-label": title + " last change"}, done) : "");
+  }));
   // Members.
-  const body = $("members");
-  body.replaceChildren();
   names = {};
   for (const m of [...s.retired, ...s.members]) names[m.serverId] = m.name;
-  for (const m of s.members) {
+  patch($("members"), s.members.map(m => {
     const ok = m.taskState === "TASK_RUNNING" && (m.health === "GOOD" || m.role === "agent");
-    body.append(el("tr", {"data-member": m.name, class: ok ? "" : "attention", title: m.message || ""},
+    const ended = lastEnded[m.name];
+    return el("tr", {"data-key": m.name, "data-member": m.name, class: ok ? "" : "attention", title: m.message || ""},
       el("td", {}, m.name), el("td", {}, m.role), el("td", {}, m.serverId),
       el("td", {}, m.host ? m.host + ":" + m.port : "—"),
-      el("td", {class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : ""),
+      el("td", {class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : "",
+        !ok && m.message ? el("div", {class: "note"}, m.message.length > 160 ? m.message.slice(0, 160) + "…" : m.message) : ""),
       el("td", {class: m.health || ""}, m.health || "—"),
-      el("td", {}, m.restarts), el("td", {}, uptime(m.uptimeSeconds)),
-      el("td", {},
+      el("td", {}, m.restarts,
+        ended ? el("div", {class: "note", title: ended.message}, "last ended " + ended.time + (ended.state ? " (" + ended.state + ")" : "")) : ""),
+      el("td", {}, uptime(m.uptimeSeconds)),
+      el("td", {class: "actions"},
         el("button", {type: "button", "aria-label": "restart " + m.name, onclick: () => act(m.name, "restart")}, "Restart"), " ",
-        el("button", {type: "button", "aria-label": "replace " + m.name, onclick: () => act(m.name, "replace")}, "Replace"))));
-  }
-  const retired = $("retired");
-  retired.replaceChildren(...s.retired.map(r => el("li", {}, r.name + " " + r.serverId + ": " + (r.retired || r.phase) + (r.taskState ? ", task " + r.taskState : ""))));
+        el("button", {type: "button", "aria-label": "replace " + m.name, onclick: () => act(m.name, "replace")}, "Replace")));
+  }));
+  patch($("retired"), s.retired.map(r => el("li", {"data-key": r.serverId},
+    r.name + " " + r.serverId + ": " + (r.retired || r.phase) + (r.taskState ? ", task " + r.taskState : ""))));
   $("retired-box").hidden = s.retired.length === 0;
 }
 
-async function scale(role, n) {
+// scale steps a role up or down by the scheduler's step (agents by two).
+async function scale(role, dir) {
   $("scale-message").textContent = "";
-  try { await api("PUT", "v1/scale", {[role]: n}); refresh(); }
+  try {
+    const t = await api("POST", "v1/scale/" + role + "/" + dir);
+    const card = document.querySelector(`[data-role="${role}"] [aria-label$=" desired"]`);
+    if (card && t[role] !== undefined) card.textContent = t[role];
+    refresh();
+  }
   catch (err) { $("scale-message").textContent = "Refused: " + err.message; }
 }
 
@@ -113,6 +172,7 @@ async function act(name, action) {
   const what = action === "restart" ? "Restart " + name + " on its host with its data?" :
     "Replace " + name + " elsewhere with a new, empty member? Its data is copied from the other replicas.";
   if (!confirm(what)) return;
+  $("scale-message").textContent = "";
   try { await api("POST", "v1/members/" + encodeURIComponent(name) + "/" + action); refresh(); }
   catch (err) { $("scale-message").textContent = action + " " + name + " refused: " + err.message; }
 }
@@ -146,15 +206,21 @@ function renderAutoscale(a) {
     policyShown = true;
   }
   for (const role of ["coordinators", "dbservers"]) {
-    const obs = a.roles && a.roles[role] && a.roles[role].observed;
+    const r = (a.roles && a.roles[role]) || {};
+    const obs = r.observed;
+    const parts = [];
+    if (obs && obs.values) parts.push("observed over " + plural(obs.members, "member") + ": " +
+      Object.entries(obs.values).sort().map(([k, v]) => k + " " + Number(v).toFixed(1)).join(", "));
+    if (r.samples) parts.push(plural(r.samples, "sample") + " of " + r.metric + " in the window");
+    if (r.cooldownUntil && new Date(r.cooldownUntil) > new Date()) parts.push("cooling down until " + new Date(r.cooldownUntil).toLocaleTimeString());
     const p = document.querySelector(`[data-observed="${role}"]`);
-    if (p) p.textContent = obs && obs.values ? "observed over " + obs.members + " members: " +
-      Object.entries(obs.values).map(([k, v]) => k + " " + Number(v).toFixed(1)).join(", ") : "";
+    if (p) p.textContent = parts.join("; ");
   }
   const decisions = (a.decisions || []).slice(-10).reverse();
-  if (!decisions.length) { $("decisions").replaceChildren(el("li", {class: "time"}, "none yet")); return; }
-  $("decisions").replaceChildren(...decisions.map(d =>
-    el("li", {}, el("span", {class: "time"}, new Date(d.time).toLocaleTimeString()), d.role + " " + d.from + " → " + d.to + ": " + d.reason + (d.error ? " (refused: " + d.error + ")" : ""))));
+  if (!decisions.length) { patch($("decisions"), [el("li", {class: "time"}, "none yet")]); return; }
+  patch($("decisions"), decisions.map(d =>
+    el("li", {"data-key": d.time + d.role}, el("span", {class: "time"}, new Date(d.time).toLocaleTimeString()),
+      d.role + " " + d.from + " → " + d.to + ": " + d.reason + (d.error ? " (refused: " + d.error + ")" : ""))));
 }
 
 $("autoscale").addEventListener("submit", async e => {
@@ -176,21 +242,37 @@ $("autoscale").addEventListener("submit", async e => {
   catch (err) { $("autoscale-message").textContent = "Refused: " + err.message; }
 });
 
+// Shards: the DBServers' load, then every collection of every database;
+// a collection is a <details> the user can close.
 function renderShards(v) {
-  $("load").replaceChildren(...Object.entries(v.load).sort().map(([id, l]) =>
-    el("div", {class: "card", "data-server": id}, el("h3", {}, named(id)), l.leaders + " leaders, " + l.copies + " shard copies")));
-  if (!v.collections.length) { $("shards").replaceChildren(el("p", {}, "No collections yet.")); return; }
-  $("shards").replaceChildren(...v.collections.map(c => el("div", {},
-    el("h3", {}, c.name),
-    el("div", {class: "scroll"}, el("table", {"aria-label": "shards of " + c.name},
-      el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Leader"), el("th", {}, "Followers"), el("th", {}, "In sync"))),
-      el("tbody", {}, ...c.shards.map(s => el("tr", {},
-        el("td", {}, s.shard), el("td", {}, named(s.leader)), el("td", {}, s.followers.map(named).join(", ") || "—"),
-        el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (in sync: " + (s.inSync.map(named).join(", ") || "none") + ")")))))))));
+  patch($("load"), Object.entries(v.load).sort().map(([id, l]) =>
+    el("div", {class: "card", "data-key": id, "data-server": id}, el("h3", {}, named(id)),
+      el("p", {}, plural(l.leaders, "leader") + ", " + plural(l.copies, "shard copy", "shard copies")),
+      l.documents !== undefined ? el("p", {class: "time"}, plural(Math.round(l.documents), "document") + ", " + bytes(l.dataBytes) +
+        " (copies included; read " + new Date(l.measuredAt).toLocaleTimeString() + ")") : "")));
+  const total = v.collections.reduce((n, c) => n + c.shards.length, 0);
+  const behind = v.collections.reduce((n, c) => n + c.shards.filter(s => !s.synced).length, 0);
+  $("shard-summary").textContent = v.collections.length ? plural(v.collections.length, "collection") + ", " + plural(total, "shard") +
+    (behind ? ", " + behind + " not in sync" : ", all in sync") : "";
+  $("shard-summary").className = behind ? "BAD" : "";
+  if (!v.collections.length) { patch($("shards"), [el("p", {}, "No collections yet.")]); return; }
+  patch($("shards"), v.collections.map(c => {
+    const title = c.database === "_system" ? c.name : c.database + "/" + c.name;
+    const bad = c.shards.filter(s => !s.synced).length;
+    return el("details", {"data-key": c.database + "/" + c.name, open: true},
+      el("summary", {}, el("b", {}, title), " ", el("span", {class: bad ? "BAD" : "time"},
+        plural(c.shards.length, "shard") + (bad ? ", " + bad + " not in sync" : ""))),
+      el("div", {class: "scroll"}, el("table", {"aria-label": "shards of " + title},
+        el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Leader"), el("th", {}, "Followers"), el("th", {}, "In sync"))),
+        el("tbody", {}, ...c.shards.map(s => el("tr", {"data-key": s.shard},
+          el("td", {}, s.shard), el("td", {}, named(s.leader)), el("td", {}, s.followers.map(named).join(", ") || "—"),
+          el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (in sync: " + (s.inSync.map(named).join(", ") || "none") + ")")))))));
+  }));
 }
 
 $("rebalance").addEventListener("click", async () => {
-  try { const r = await api("POST", "v1/rebalance"); $("rebalance-message").textContent = r.message; }
+  $("rebalance-message").textContent = "asking…";
+  try { const r = await api("POST", "v1/rebalance"); $("rebalance-message").textContent = r.message; refresh(); }
   catch (err) { $("rebalance-message").textContent = "Refused: " + err.message; }
 });
 
@@ -215,6 +297,10 @@ function addEvent(e) {
     lastDone[roleOf(e.member)] = "last change: " + e.member + " added, running since " + t;
   }
   if (e.kind === "removed" && e.member) lastDone[roleOf(e.member)] = "last change: " + e.member + " removed at " + t;
+  if ((e.kind === "failed" || e.kind === "lost") && e.member) {
+    const state = (e.message.match(/\bTASK_[A-Z_]+/) || [""])[0];
+    lastEnded[e.member] = {time: t, state, message: e.message};
+  }
   const list = $("events");
   const msg = e.message.length > 240 ? e.message.slice(0, 240) + "…" : e.message;
   const li = el("li", {class: "ev-" + e.kind, title: e.message, "data-kind": e.kind, "data-key": key}, el("span", {class: "time"}, t), el("b", {}, e.kind), ": " + msg);
@@ -238,7 +324,7 @@ async function streamEvents() {
   for (;;) {
     try {
       const r = await fetch("v1/events", {headers: {Authorization: "Bearer " + token(), Accept: "text/event-stream"}});
-      if (r.status === 401) { streaming = false; signedOut(); return; }
+      if (r.status === 401) { streaming = false; $("live").textContent = ""; signedOut(); return; }
       if (!r.ok || !r.body) throw new Error("HTTP " + r.status);
       $("live").textContent = "live";
       const reader = r.body.getReader();
@@ -247,11 +333,12 @@ async function streamEvents() {
       for (;;) {
         const {value, done} = await reader.read();
         if (done) break;
-        buf += dec.decode(value, {stream: true});
+        buf += dec.decode(value, {stream: true}).replace(/\r\n?/g, "\n");
         let i;
         while ((i = buf.indexOf("\n\n")) >= 0) {
           const block = buf.slice(0, i); buf = buf.slice(i + 2);
-          for (const line of block.split("\n")) if (line.startsWith("data: ")) addEvent(JSON.parse(line.slice(6)));
+          const data = block.split("\n").filter(l => l.startsWith("data:")).map(l => l.slice(5).replace(/^ /, "")).join("\n");
+          if (data) { try { addEvent(JSON.parse(data)); } catch (err) { /* not an event */ } }
         }
       }
     } catch (err) { /* the scheduler restarted or the network blinked: retry */ }
@@ -261,8 +348,9 @@ async function streamEvents() {
 }
 
 // refresh reads the state, the autoscale policy and the shards; a round
-// still under way (a slow coordinator) is not started twice.
-let refreshing = false;
+// still under way (a slow coordinator) is not started twice. Each finished
+// round counts in <body data-refreshes>.
+let refreshing = false, refreshes = 0;
 async function refresh() {
   if (refreshing) return;
   refreshing = true;
@@ -276,8 +364,14 @@ async function refresh() {
     }
     try { renderAutoscale(await api("GET", "v1/autoscale")); } catch (err) { /* shown next round */ }
     try { renderShards(await api("GET", "v1/shards")); }
-    catch (err) { $("shards").replaceChildren(el("p", {class: "BAD"}, "Shards unavailable: " + err.message)); }
-  } finally { refreshing = false; }
+    catch (err) {
+      $("shard-summary").textContent = "";
+      patch($("shards"), [el("p", {class: "BAD"}, "Shards unavailable: " + err.message)]);
+    }
+  } finally {
+    refreshing = false;
+    document.body.dataset.refreshes = ++refreshes;
+  }
 }
 
 let timer = 0;
