@@ -117,6 +117,13 @@ func (p *page) screenshot(name string) string {
 	}
 	path := filepath.Join(p.dir, name+".png")
 	_ = os.WriteFile(path, buf, 0o644)
+	// The temp dirs go with the test; ARANGOMESOS_SCREENSHOT_DIR keeps a
+	// copy (for CI artifacts, or to look at a failure).
+	if dir := os.Getenv("ARANGOMESOS_SCREENSHOT_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(p.t.Name())+"-"+name+".png"), buf, 0o644)
+		}
+	}
 	return path
 }
 
@@ -363,6 +370,13 @@ func TestWebUI(t *testing.T) {
 	})
 
 	step("minus removes a DBServer after its clean-out", func(t *testing.T) {
+		// Record every text the DBServers' pending change shows meanwhile.
+		if _, err := eval[bool](p, `(window.pendingSeen = [], new MutationObserver(() => {
+			const e = document.querySelector('[aria-label="DBServers pending change"]');
+			if (e && e.textContent && !window.pendingSeen.includes(e.textContent)) window.pendingSeen.push(e.textContent);
+		}).observe(document.getElementById("roles"), {subtree: true, childList: true, characterData: true}), true)`); err != nil {
+			t.Fatal(err)
+		}
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="remove one dbserver"]`)))
 		p.waitText(10*time.Second, `[aria-label="DBServers desired"]`, "3")
 		testharness.Eventually(t, 3*time.Minute, func() error {
@@ -379,6 +393,14 @@ func TestWebUI(t *testing.T) {
 		})
 		p.waitText(10*time.Second, "#events", "is cleaned out")
 		p.waitText(10*time.Second, `[aria-label="DBServers last change"]`, "removed")
+		// The card showed the clean-out or the removal under way.
+		seen, err := eval[[]string](p, `window.pendingSeen`)
+		if err != nil || !slices.ContainsFunc(seen, func(s string) bool {
+			return strings.Contains(s, "cleaning out 1") || strings.Contains(s, "removing dbserver-")
+		}) {
+			t.Errorf("the DBServers' pending change showed %q (%v), want the clean-out or the removal", seen, err)
+		}
+		t.Logf("pending changes shown: %q", seen)
 	})
 
 	step("a refused scale request shows the reason", func(t *testing.T) {
@@ -508,7 +530,7 @@ func TestWebUI(t *testing.T) {
 		p.waitText(10*time.Second, "#events", "autoscale policy set: coordinators off")
 	})
 
-	step("on a phone-sized screen nothing but the tables scrolls sideways", func(t *testing.T) {
+	step("on a phone-sized screen nothing scrolls sideways", func(t *testing.T) {
 		p.run(chromedp.EmulateViewport(390, 844))
 		defer p.run(chromedp.EmulateViewport(1280, 1800))
 		testharness.Eventually(t, 10*time.Second, func() error {
@@ -518,6 +540,18 @@ func TestWebUI(t *testing.T) {
 			}
 			return nil
 		})
+		// The scale buttons, a member's task state, health and actions, and
+		// a shard's followers are on the screen, not behind a sideways
+		// scroll: on a phone a table row is a card.
+		for _, sel := range []string{`button[aria-label="add one dbserver"]`, `tr[data-member="dbserver-1"] td:nth-child(5)`,
+			`tr[data-member="dbserver-1"] td:nth-child(6)`, `button[aria-label="replace dbserver-1"]`,
+			`table[aria-label="shards of films"] tbody tr td:nth-child(3)`} {
+			right, err := eval[float64](p, fmt.Sprintf(`document.querySelector(%q).getBoundingClientRect().right`, sel))
+			if err != nil || right > 390 || right <= 0 {
+				t.Errorf("%s ends at %.0f px on a 390 px screen (%v)", sel, right, err)
+			}
+		}
+		p.screenshot("phone")
 		// Every control has an accessible name.
 		unnamed, err := eval[[]string](p, `[...document.querySelectorAll("button, input, select")].filter(e =>
 			!e.getAttribute("aria-label") && !e.textContent.trim() && !e.closest("label")).map(e => e.outerHTML)`)

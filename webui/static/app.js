@@ -139,14 +139,14 @@ function renderState(s) {
     const ok = m.taskState === "TASK_RUNNING" && (m.health === "GOOD" || m.role === "agent");
     const ended = lastEnded[m.name];
     return el("tr", {"data-key": m.name, "data-member": m.name, class: ok ? "" : "attention", title: m.message || ""},
-      el("td", {}, m.name), el("td", {}, m.role), el("td", {}, m.serverId),
-      el("td", {}, m.host ? m.host + ":" + m.port : "—"),
-      el("td", {class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : "",
+      el("td", {class: "head"}, m.name), el("td", {"data-label": "Role"}, m.role), el("td", {"data-label": "Server id"}, m.serverId),
+      el("td", {"data-label": "Host:port"}, m.host ? m.host + ":" + m.port : "—"),
+      el("td", {"data-label": "Task", class: m.taskState || ""}, m.taskState || m.phase, m.waiting ? " — " + m.waiting : "",
         !ok && m.message ? el("div", {class: "note"}, m.message.length > 160 ? m.message.slice(0, 160) + "…" : m.message) : ""),
-      el("td", {class: m.health || ""}, m.health || "—"),
-      el("td", {}, m.restarts,
+      el("td", {"data-label": "Supervision", class: m.health || ""}, m.health || "—"),
+      el("td", {"data-label": "Restarts"}, m.restarts,
         ended ? el("div", {class: "note", title: ended.message}, "last ended " + ended.time + (ended.state ? " (" + ended.state + ")" : "")) : ""),
-      el("td", {}, uptime(m.uptimeSeconds)),
+      el("td", {"data-label": "Uptime"}, uptime(m.uptimeSeconds)),
       el("td", {class: "actions"},
         el("button", {type: "button", "aria-label": "restart " + m.name, onclick: () => act(m.name, "restart")}, "Restart"), " ",
         el("button", {type: "button", "aria-label": "replace " + m.name, onclick: () => act(m.name, "replace")}, "Replace")));
@@ -262,11 +262,12 @@ function renderShards(v) {
     return el("details", {"data-key": c.database + "/" + c.name, open: true},
       el("summary", {}, el("b", {}, title), " ", el("span", {class: bad ? "BAD" : "time"},
         plural(c.shards.length, "shard") + (bad ? ", " + bad + " not in sync" : ""))),
-      el("div", {class: "scroll"}, el("table", {"aria-label": "shards of " + title},
+      el("div", {class: "scroll"}, el("table", {class: "stack", "aria-label": "shards of " + title},
         el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Leader"), el("th", {}, "Followers"), el("th", {}, "In sync"))),
         el("tbody", {}, ...c.shards.map(s => el("tr", {"data-key": s.shard},
-          el("td", {}, s.shard), el("td", {}, named(s.leader)), el("td", {}, s.followers.map(named).join(", ") || "—"),
-          el("td", {class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (in sync: " + (s.inSync.map(named).join(", ") || "none") + ")")))))));
+          el("td", {class: "head"}, s.shard), el("td", {"data-label": "Leader"}, named(s.leader)),
+          el("td", {"data-label": "Followers"}, s.followers.map(named).join(", ") || "—"),
+          el("td", {"data-label": "In sync", class: s.synced ? "GOOD" : "BAD"}, s.synced ? "yes" : "syncing (in sync: " + (s.inSync.map(named).join(", ") || "none") + ")")))))));
   }));
 }
 
