@@ -353,7 +353,7 @@ async function streamEvents() {
 // round counts in <body data-refreshes>.
 let refreshing = false, refreshes = 0;
 async function refresh() {
-  if (refreshing) return;
+  if (refreshing || !$("login").hidden) return; // signed out: nothing to ask until the next sign-in
   refreshing = true;
   try {
     try { renderState(await api("GET", "v1/state")); $("stale").hidden = true; }
