@@ -205,6 +205,18 @@ func memberReservations(st StateView) []string {
 	return ids
 }
 
+// memberNames lists the coordinators' and DBServers' names, sorted.
+func memberNames(st StateView) string {
+	var names []string
+	for _, m := range st.Members {
+		if m.Role != "agent" {
+			names = append(names, m.Name)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ")
+}
+
 func memberVolumes(st StateView) []string {
 	var ids []string
 	for _, m := range st.Members {
@@ -233,6 +245,11 @@ func TestScaleUnderAWriter(t *testing.T) {
 		t.Fatalf("scale up: %d %v", code, err)
 	}
 	d.waitCounts(3*time.Minute, 5, 4)
+	// No churn: the members added are exactly the ones asked for (a
+	// member retired and added again would have a higher index).
+	if names := memberNames(d.state()); names != "coordinator-1 coordinator-2 coordinator-3 coordinator-4 dbserver-1 dbserver-2 dbserver-3 dbserver-4 dbserver-5" {
+		t.Errorf("coordinators and DBServers after the scale-up: %s", names)
+	}
 	testharness.Eventually(t, 2*time.Minute, func() error {
 		counts, err := d.shardCounts("scaled")
 		if err != nil {
