@@ -407,6 +407,18 @@ func TestScaleDownSurvivesASchedulerRestart(t *testing.T) {
 	if code, err := d.api(http.MethodPost, "/v1/scale/dbservers/down", nil, nil); err != nil || code/100 != 2 {
 		t.Fatalf("scale down: %d %v", code, err)
 	}
+	// Another DBServer change while the clean-out runs is refused, with
+	// nothing changed.
+	var refusal struct {
+		Error string `json:"error"`
+		Code  int    `json:"code"`
+	}
+	if code, err := d.api(http.MethodPost, "/v1/scale/dbservers/up", nil, &refusal); err != nil || code != http.StatusConflict || refusal.Error == "" {
+		t.Errorf("scale up during the clean-out: %d %+v %v, want 409 with the reason", code, refusal, err)
+	}
+	if st := d.state(); st.Targets.DBServers != 3 {
+		t.Errorf("targets %+v after the refused scale-up, want 3 DBServers", st.Targets)
+	}
 	// Kill the scheduler once Supervision has cleaned a server out (it is
 	// in CleanedServers) or the scheduler has retired it.
 	testharness.Eventually(t, 2*time.Minute, func() error {
