@@ -103,10 +103,11 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 			Health map[string]cluster.HealthRecord `json:"Health"`
 		} `json:"Supervision"`
 	}
+	index := cache.Index() // read first: the tree read next is at least this new
 	if ok, err := cache.Get(cluster.Root, &arango); !ok || err != nil {
 		return v
 	}
-	v.Up = true
+	v.Up, v.Index = true, index
 	v.Health = arango.Supervision.Health
 	v.NumDBServers, v.NumCoordinators = arango.Target.NumberOfDBServers, arango.Target.NumberOfCoordinators
 	v.Cleaned = arango.Target.CleanedServers

@@ -351,17 +351,10 @@ func (s *Scheduler) postScaleStep(c echo.Context) error {
 	if step == 0 {
 		return apiErr(http.StatusBadRequest, "direction must be up or down, got %q", dir)
 	}
-	s.mu.Lock()
-	cur := map[string]int{"coordinators": s.st.Targets.Coordinators, "dbservers": s.st.Targets.DBServers, "agents": s.st.Targets.Agents}
-	s.mu.Unlock()
-	n, ok := cur[role]
-	if !ok {
+	if role != "coordinators" && role != "dbservers" && role != "agents" {
 		return apiErr(http.StatusBadRequest, "unknown role %q: coordinators, dbservers or agents", role)
 	}
-	if role == "agents" {
-		step *= 2 // the Agency stays odd: 3 ↔ 5
-	}
-	t, err := s.Scale(c.Request().Context(), map[string]int{role: n + step}, "the REST API")
+	t, err := s.ScaleStep(c.Request().Context(), role, step, "the REST API")
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 type AgencyView struct {
 	// Up: the Agency answers and has a leader.
 	Up bool
+	// Index is the Raft index the view reflects (at least).
+	Index uint64
 	// Health is Supervision/Health by server id.
 	Health map[string]cluster.HealthRecord
 	// NumDBServers and NumCoordinators are Target's desired counts (nil
