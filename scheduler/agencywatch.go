@@ -123,13 +123,17 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 			}
 		}
 	}
-	for _, cols := range arango.Current.Collections {
-		for _, shards := range cols {
-			for _, sh := range shards {
+	v.InSync = map[string][]string{}
+	for db, cols := range arango.Current.Collections {
+		for col, shards := range cols {
+			for name, sh := range shards {
+				var inSync []string
 				for _, s := range sh.Servers {
 					id, _ := cluster.ResigningLeader(s)
 					v.ShardHolders[id] = true
+					inSync = append(inSync, id)
 				}
+				v.InSync[db+"/"+col+"/"+name] = inSync
 			}
 		}
 	}
