@@ -103,10 +103,11 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 			Health map[string]cluster.HealthRecord `json:"Health"`
 		} `json:"Supervision"`
 	}
+	index := cache.Index() // read first: the tree read next is at least this new
 	if ok, err := cache.Get(cluster.Root, &arango); !ok || err != nil {
 		return v
 	}
-	v.Up = true
+	v.Up, v.Index = true, index
 	v.Health = arango.Supervision.Health
 	v.NumDBServers, v.NumCoordinators = arango.Target.NumberOfDBServers, arango.Target.NumberOfCoordinators
 	v.Cleaned = arango.Target.CleanedServers
@@ -122,13 +123,17 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 			}
 		}
 	}
-	for _, cols := range arango.Current.Collections {
-		for _, shards := range cols {
-			for _, sh := range shards {
+	v.InSync = map[string][]string{}
+	for db, cols := range arango.Current.Collections {
+		for col, shards := range cols {
+			for name, sh := range shards {
+				var inSync []string
 				for _, s := range sh.Servers {
 					id, _ := cluster.ResigningLeader(s)
 					v.ShardHolders[id] = true
+					inSync = append(inSync, id)
 				}
+				v.InSync[db+"/"+col+"/"+name] = inSync
 			}
 		}
 	}

@@ -274,7 +274,10 @@ func (s *Scheduler) RestartMember(name string) error {
 // ReplaceMember replaces a member elsewhere: a new server id and a fresh
 // volume on another host if there is one; the old incarnation is stopped and
 // removed from the cluster, and its data re-replicated by the supervision.
-func (s *Scheduler) ReplaceMember(name string) error {
+// It fails with a 409 when ReplaceRefusal says the replacement would lose
+// data or the Agency's quorum, unless force is set (the operator accepts
+// the loss, e.g. the only copy's host is gone for good).
+func (s *Scheduler) ReplaceMember(name string, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.st.Members[name]
@@ -284,12 +287,20 @@ func (s *Scheduler) ReplaceMember(name string) error {
 	if m == nil {
 		return apiErr(http.StatusNotFound, "no member %q", name)
 	}
+	why := ReplaceRefusal(s.st, s.view, m)
+	if why != "" && !force {
+		return apiErr(http.StatusConflict, "replace %s refused: %s (add ?force=true to replace it anyway)", name, why)
+	}
 	old, host := m.ServerID, m.Hostname
 	if err := s.st.Retire(m, "replaced by the operator", true); err != nil {
 		return err
 	}
 	m.AvoidHost, m.AvoidUntil = host, time.Now().Add(avoidHostFor)
-	s.record(Event{Kind: EventReplace, Member: name, Message: fmt.Sprintf("replacing %s (%s) with %s, asked by the operator", name, old, m.ServerID)})
+	msg := fmt.Sprintf("replacing %s (%s) with %s, asked by the operator", name, old, m.ServerID)
+	if why != "" {
+		msg += "; forced although " + why
+	}
+	s.record(Event{Kind: EventReplace, Member: name, Message: msg})
 	s.Kick()
 	return s.store.Save(contextBackground(), s.st)
 }
@@ -306,7 +317,14 @@ func (s *Scheduler) postRestart(c echo.Context) error {
 }
 
 func (s *Scheduler) postReplace(c echo.Context) error {
-	if err := s.ReplaceMember(c.Param("name")); err != nil {
+	force := false
+	if f := c.QueryParam("force"); f != "" {
+		var err error
+		if force, err = strconv.ParseBool(f); err != nil {
+			return apiErr(http.StatusBadRequest, "force must be true or false, not %q", f)
+		}
+	}
+	if err := s.ReplaceMember(c.Param("name"), force); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{"member": c.Param("name"), "action": "replace"})
@@ -351,17 +369,10 @@ func (s *Scheduler) postScaleStep(c echo.Context) error {
 	if step == 0 {
 		return apiErr(http.StatusBadRequest, "direction must be up or down, got %q", dir)
 	}
-	s.mu.Lock()
-	cur := map[string]int{"coordinators": s.st.Targets.Coordinators, "dbservers": s.st.Targets.DBServers, "agents": s.st.Targets.Agents}
-	s.mu.Unlock()
-	n, ok := cur[role]
-	if !ok {
+	if role != "coordinators" && role != "dbservers" && role != "agents" {
 		return apiErr(http.StatusBadRequest, "unknown role %q: coordinators, dbservers or agents", role)
 	}
-	if role == "agents" {
-		step *= 2 // the Agency stays odd: 3 ↔ 5
-	}
-	t, err := s.Scale(c.Request().Context(), map[string]int{role: n + step}, "the REST API")
+	t, err := s.ScaleStep(c.Request().Context(), role, step, "the REST API")
 	if err != nil {
 		return err
 	}

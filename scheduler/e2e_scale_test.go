@@ -205,6 +205,18 @@ func memberReservations(st StateView) []string {
 	return ids
 }
 
+// memberNames lists the coordinators' and DBServers' names, sorted.
+func memberNames(st StateView) string {
+	var names []string
+	for _, m := range st.Members {
+		if m.Role != "agent" {
+			names = append(names, m.Name)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ")
+}
+
 func memberVolumes(st StateView) []string {
 	var ids []string
 	for _, m := range st.Members {
@@ -233,6 +245,11 @@ func TestScaleUnderAWriter(t *testing.T) {
 		t.Fatalf("scale up: %d %v", code, err)
 	}
 	d.waitCounts(3*time.Minute, 5, 4)
+	// No churn: the members added are exactly the ones asked for (a
+	// member retired and added again would have a higher index).
+	if names := memberNames(d.state()); names != "coordinator-1 coordinator-2 coordinator-3 coordinator-4 dbserver-1 dbserver-2 dbserver-3 dbserver-4 dbserver-5" {
+		t.Errorf("coordinators and DBServers after the scale-up: %s", names)
+	}
 	testharness.Eventually(t, 2*time.Minute, func() error {
 		counts, err := d.shardCounts("scaled")
 		if err != nil {
@@ -389,6 +406,18 @@ func TestScaleDownSurvivesASchedulerRestart(t *testing.T) {
 	before := d.state()
 	if code, err := d.api(http.MethodPost, "/v1/scale/dbservers/down", nil, nil); err != nil || code/100 != 2 {
 		t.Fatalf("scale down: %d %v", code, err)
+	}
+	// Another DBServer change while the clean-out runs is refused, with
+	// nothing changed.
+	var refusal struct {
+		Error string `json:"error"`
+		Code  int    `json:"code"`
+	}
+	if code, err := d.api(http.MethodPost, "/v1/scale/dbservers/up", nil, &refusal); err != nil || code != http.StatusConflict || refusal.Error == "" {
+		t.Errorf("scale up during the clean-out: %d %+v %v, want 409 with the reason", code, refusal, err)
+	}
+	if st := d.state(); st.Targets.DBServers != 3 {
+		t.Errorf("targets %+v after the refused scale-up, want 3 DBServers", st.Targets)
 	}
 	// Kill the scheduler once Supervision has cleaned a server out (it is
 	// in CleanedServers) or the scheduler has retired it.

@@ -13,6 +13,8 @@ import (
 type AgencyView struct {
 	// Up: the Agency answers and has a leader.
 	Up bool
+	// Index is the Raft index the view reflects (at least).
+	Index uint64
 	// Health is Supervision/Health by server id.
 	Health map[string]cluster.HealthRecord
 	// NumDBServers and NumCoordinators are Target's desired counts (nil
@@ -23,6 +25,9 @@ type AgencyView struct {
 	// ShardHolders are the server ids holding a shard copy in Plan or
 	// Current.
 	ShardHolders map[string]bool
+	// InSync lists, per shard ("database/collection/shard"), the servers
+	// Current reports in sync (leader first).
+	InSync map[string][]string
 	// Pool is the Agency's membership: agent id → endpoint.
 	Pool map[string]string
 	// MaxReplicationFactor is the largest replicationFactor of any
@@ -407,4 +412,86 @@ func (d *decider) retired() {
 		keep = append(keep, m)
 	}
 	d.st.Retired = keep
+}
+
+// ReplaceRefusal says why replacing member m now (killing its incarnation
+// and destroying its volume) would lose data or the Agency's quorum, or ""
+// when it is safe:
+//   - a DBServer must not hold the only in-sync copy of a shard: some other
+//     DBServer that is GOOD and not itself going away must be in sync too
+//     (a second replacement right after a first, or a replacement while
+//     the followers still catch up, would destroy the last copy);
+//   - an agent is replaced only when no other Agency change is under way
+//     and the agents left keep a quorum of the Agency's membership, so the
+//     replacement can still be voted in.
+//
+// Coordinators hold no data and are always safe to replace.
+func ReplaceRefusal(st *State, v AgencyView, m *Member) string {
+	switch m.Role {
+	case cluster.RoleDBServer:
+		if !v.Up {
+			return "the Agency does not answer, so it is unknown whether other DBServers hold its data in sync"
+		}
+		going := map[string]bool{m.ServerID: true}
+		for _, r := range st.Retired {
+			if r.Role == cluster.RoleDBServer && !r.RemovedFromCluster {
+				going[r.ServerID] = true
+			}
+		}
+		shards := make([]string, 0, len(v.InSync))
+		for shard := range v.InSync {
+			shards = append(shards, shard)
+		}
+		slices.Sort(shards)
+		for _, shard := range shards {
+			servers := v.InSync[shard]
+			if !slices.Contains(servers, m.ServerID) {
+				continue
+			}
+			safe := false
+			for _, id := range servers {
+				if h, ok := v.Health[id]; ok && !going[id] && h.Status == cluster.StatusGood {
+					safe = true
+					break
+				}
+			}
+			if !safe {
+				return fmt.Sprintf("%s (%s) holds the only in-sync copy of shard %s that is not going away; replacing it now would lose data — wait until the shard's followers are in sync (or clean the server out first)",
+					m.Name, m.ServerID, shard)
+			}
+		}
+	case cluster.RoleAgent:
+		agents := st.Sorted(cluster.RoleAgent)
+		if len(agents) != st.Targets.Agents {
+			return "the Agency is changing size; try again when it is done"
+		}
+		for _, r := range st.Retired {
+			if r.Role == cluster.RoleAgent && !r.RemovedFromCluster {
+				return fmt.Sprintf("agent %s (%s) is still leaving the Agency; replace one agent at a time", r.Name, r.ServerID)
+			}
+		}
+		for _, a := range agents {
+			if a != m && a.Phase != PhaseLaunched {
+				return fmt.Sprintf("agent %s is still joining or down (%s); replace one agent at a time", a.Name, a.Phase)
+			}
+		}
+		size := len(v.Pool)
+		if size == 0 {
+			size = st.Targets.Agents
+		}
+		alive := 0
+		for _, a := range agents {
+			if a == m || !a.Running() || (a.Healthy != nil && !*a.Healthy) {
+				continue
+			}
+			if _, in := v.Pool[a.ServerID]; in || v.Pool == nil {
+				alive++
+			}
+		}
+		if quorum := size/2 + 1; alive < quorum {
+			return fmt.Sprintf("without %s only %d of the Agency's %d agents run, below its quorum of %d; the Agency would stop and its replacement could not join",
+				m.Name, alive, size, quorum)
+		}
+	}
+	return ""
 }

@@ -48,6 +48,13 @@ type Scheduler struct {
 	stop       context.CancelFunc
 	as         autoscaler
 	metrics    *metrics
+	// targetsIndex is the Raft index of the scheduler's last write of the
+	// Agency's Target; a view of the Agency older than it does not move the
+	// targets back (see step).
+	targetsIndex uint64
+
+	// scaleMu makes scale requests one at a time.
+	scaleMu sync.Mutex
 
 	kick chan struct{}
 }
@@ -236,6 +243,11 @@ func (s *Scheduler) step(ctx context.Context) {
 	s.agency.ensure(ctx, eps)
 	view := s.agency.view(ctx, time.Now())
 	s.mu.Lock()
+	if view.Index < s.targetsIndex {
+		// The view predates the scheduler's own scale write: its Target
+		// counts are the old ones, which must not undo the new.
+		view.NumDBServers, view.NumCoordinators = nil, nil
+	}
 	s.view = view
 	if s.uninstall != nil {
 		s.uninstallStep()
