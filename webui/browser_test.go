@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -485,6 +486,42 @@ func TestWebUI(t *testing.T) {
 		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="replace agent-1"]`)))
 		if n, err := eval[int](p, `window.replaces`); err != nil || n != 0 {
 			t.Errorf("%d replace requests after a declined confirmation (%v)", n, err)
+		}
+	})
+
+	step("a replace that would lose the only copy is refused, and declining to force it keeps the member", func(t *testing.T) {
+		ctx := testharness.Context(t, time.Minute)
+		db, err := testharness.DriverClient(info.Coordinators, "root", info.RootPassword).GetDatabase(ctx, "_system", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, rf := 1, arangodb.ReplicationFactor(1)
+		if _, err := db.CreateCollectionV2(ctx, "solo", &arangodb.CreateCollectionPropertiesV2{NumberOfShards: &one, ReplicationFactor: &rf}); err != nil {
+			t.Fatal(err)
+		}
+		const solo = `table[aria-label="shards of solo"] tbody`
+		p.waitText(30*time.Second, solo, "yes")
+		holder := regexp.MustCompile(`dbserver-\d+`).FindString(p.text(solo + " tr td:nth-child(2)"))
+		if holder == "" {
+			t.Fatalf("no DBServer named for solo's shard: %q", p.text(solo))
+		}
+		// The first confirmation (replace?) is accepted, the second
+		// (replace anyway?) declined.
+		if _, err := eval[bool](p, `(window.confirms = [], window.confirm = m => (window.confirms.push(m), window.confirms.length === 1), true)`); err != nil {
+			t.Fatal(err)
+		}
+		before := cell(holder, 3)
+		p.run(chromedp.Click(chromedp.CSS(`button[aria-label="replace ` + holder + `"]`)))
+		p.waitText(10*time.Second, "#scale-message", "only in-sync copy of shard")
+		testharness.Eventually(t, 5*time.Second, func() error {
+			asked, err := eval[[]string](p, `window.confirms`)
+			if err != nil || len(asked) != 2 || !strings.Contains(asked[1], "Replace it anyway?") {
+				return fmt.Errorf("confirmations %q (%v)", asked, err)
+			}
+			return nil
+		})
+		if after := cell(holder, 3); after != before {
+			t.Errorf("%s's server id changed from %q to %q although the forced replace was declined", holder, before, after)
 		}
 	})
 

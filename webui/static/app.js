@@ -20,7 +20,7 @@ async function api(method, path, body) {
   const r = await fetch(path, opts);
   if (r.status === 401) { signedOut(); throw new Error("sign in first"); }
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(data.error || ("HTTP " + r.status));
+  if (!r.ok) throw Object.assign(new Error(data.error || ("HTTP " + r.status)), {status: r.status});
   return data;
 }
 
@@ -173,8 +173,18 @@ async function act(name, action) {
     "Replace " + name + " elsewhere with a new, empty member? Its data is copied from the other replicas.";
   if (!confirm(what)) return;
   $("scale-message").textContent = "";
-  try { await api("POST", "v1/members/" + encodeURIComponent(name) + "/" + action); refresh(); }
-  catch (err) { $("scale-message").textContent = action + " " + name + " refused: " + err.message; }
+  const path = "v1/members/" + encodeURIComponent(name) + "/" + action;
+  try { await api("POST", path); refresh(); }
+  catch (err) {
+    $("scale-message").textContent = action + " " + name + " refused: " + err.message;
+    // A replace that would lose data or the Agency's quorum is refused
+    // with the reason; the operator may still force it, once more asked.
+    if (action !== "replace" || err.status !== 409 || !/force=true/.test(err.message)) return;
+    if (!confirm("Replacing " + name + " was refused:\n\n" + err.message.replace(/ \(add \?force=true.*\)$/, "") +
+        "\n\nReplace it anyway? Data that only " + name + " holds is lost.")) return;
+    try { await api("POST", path + "?force=true"); $("scale-message").textContent = "replacing " + name + " (forced)"; refresh(); }
+    catch (err2) { $("scale-message").textContent = action + " " + name + " refused: " + err2.message; }
+  }
 }
 
 // Autoscale policy form.
