@@ -20,7 +20,9 @@ import (
 
 // writer inserts documents until stopped and remembers every key whose
 // insert was acknowledged. Errors (a coordinator going away, a failover)
-// are allowed; losing an acknowledged document is not.
+// are allowed; losing an acknowledged document is not. It writes at most
+// one document every writerPace, so that it is a steady load and not one
+// that starves the cluster's processes of the test machine's two cores.
 type writer struct {
 	mu    sync.Mutex
 	acked []string
@@ -35,11 +37,13 @@ func (d *deployment) startWriter(col string) *writer {
 		defer close(w.done)
 		var c arangodb.Collection
 		failures := 0
+		pace := time.NewTicker(writerPace)
+		defer pace.Stop()
 		for i := 0; ; i++ {
 			select {
 			case <-w.stop:
 				return
-			default:
+			case <-pace.C:
 			}
 			if c == nil || failures > 2 {
 				// Follow the running coordinators as they change.
@@ -77,7 +81,10 @@ func (d *deployment) startWriter(col string) *writer {
 	return w
 }
 
-// halt stops the writer and returns the acknowledged keys.
+// writerPace is the writer's interval between inserts (at most 200/s).
+const writerPace = 5 * time.Millisecond
+
+// halt stops the writer.
 func (w *writer) halt() {
 	select {
 	case <-w.stop:
