@@ -493,3 +493,42 @@ func TestAutoscaleScrapeTimesOut(t *testing.T) {
 		t.Fatalf("a hanging member held the round for %v", d)
 	}
 }
+
+// The cooldown outlives a scheduler restart: the time of the last step is
+// in the saved state, so a restarted scheduler whose window fills again
+// does not step before the cooldown ends.
+func TestAutoscaleCooldownSurvivesARestart(t *testing.T) {
+	f := newAutoscaleFixture(t)
+	policy := `{"coordinators":{"enabled":true,"min":2,"max":4,"metric":"requests_per_second","scaleUpAbove":20,"scaleDownBelow":5,"window":"6s","cooldown":"30s"},
+	            "dbservers":{"enabled":false,"min":2,"max":6,"metric":"documents_per_dbserver","scaleUpAbove":1000,"scaleDownBelow":10,"window":"1m","cooldown":"5m"}}`
+	if code, m := f.call("PUT", "/v1/autoscale", policy, true); code != 200 {
+		t.Fatalf("policy: %d %v", code, m)
+	}
+	coords := func(n int) func() bool { return func() bool { return f.targets().Coordinators == n } }
+	if n := f.ticksUntil(30, 50, coords(3)); n < 0 {
+		t.Fatalf("no scale-up: %+v", f.targets())
+	}
+	stepped := f.now
+
+	// The restart: the state as saved, the autoscaler's memory empty.
+	saved, err := f.s.store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := saved.AutoscaleSteps["coordinators"]; !got.Equal(stepped) {
+		t.Fatalf("saved last step %v, want %v", got, stepped)
+	}
+	f.s.mu.Lock()
+	f.s.st, f.s.as = saved, autoscaler{}
+	f.s.mu.Unlock()
+	f.settle()
+	if r := f.s.AutoscaleStatus().Roles["coordinators"]; r.CooldownUntil == nil || !r.CooldownUntil.Equal(stepped.Add(30*time.Second)) {
+		t.Fatalf("after the restart the status shows no cooldown: %+v", r)
+	}
+	// The window fills in 7 rounds; the cooldown holds until 30 s after
+	// the step.
+	n := f.ticksUntil(40, 50, coords(4))
+	if n < 0 || f.now.Sub(stepped) < 30*time.Second {
+		t.Fatalf("stepped %v after the last step (tick %d), within the cooldown of 30s", f.now.Sub(stepped), n)
+	}
+}

@@ -24,14 +24,14 @@ const maxDecisions = 100
 
 // autoscaler is the scheduler's memory for autoscaling, guarded by the
 // scheduler's mu: the last scrape of every running member (for rates),
-// recent samples per metric, the latest values per role, when each role
-// last stepped, and the recent decisions. It is not persisted: a restarted
-// scheduler starts with an empty window.
+// recent samples per metric, the latest values per role and the recent
+// decisions. It is not persisted: a restarted scheduler starts with an
+// empty window. When each role last stepped is in the State
+// (AutoscaleSteps), so the cooldown outlives a restart.
 type autoscaler struct {
 	prev     map[string]memberScrape // by task id
 	samples  map[string][]Sample     // by metric, oldest first
 	observed map[string]Observation  // by role
-	lastStep map[string]time.Time    // by role
 	// seen are the targets of the last round; a change the autoscaler did
 	// not make (REST, web UI, numberOfServers) starts a fresh window.
 	seen      map[string]int
@@ -43,7 +43,6 @@ func (a *autoscaler) init() {
 		a.prev = map[string]memberScrape{}
 		a.samples = map[string][]Sample{}
 		a.observed = map[string]Observation{}
-		a.lastStep = map[string]time.Time{}
 		a.seen = map[string]int{}
 	}
 }
@@ -141,7 +140,7 @@ func (s *Scheduler) AutoscaleStatus() AutoscaleStatus {
 		if o, ok := s.as.observed[role]; ok {
 			r.Observed = &o
 		}
-		if t, ok := s.as.lastStep[role]; ok {
+		if t, ok := s.st.AutoscaleSteps[role]; ok {
 			until := t.Add(time.Duration(p.Cooldown))
 			r.LastStep, r.CooldownUntil = &t, &until
 		}
@@ -306,7 +305,7 @@ func (s *Scheduler) autoscaleStep(ctx context.Context, now time.Time, targets []
 		if !p.Enabled || !s.roleSettledLocked(clusterRole(role), want) {
 			continue
 		}
-		if to, reason, ok := p.Evaluate(want, a.samples[p.Metric], a.lastStep[role], now); ok {
+		if to, reason, ok := p.Evaluate(want, a.samples[p.Metric], s.st.AutoscaleSteps[role], now); ok {
 			plans = append(plans, Decision{Time: now, Role: role, Metric: p.Metric, From: want, To: to, Reason: reason})
 		}
 	}
@@ -326,7 +325,13 @@ func (s *Scheduler) autoscaleStep(ctx context.Context, now time.Time, targets []
 	for _, d := range plans {
 		_, err := s.Scale(ctx, map[string]int{d.Role: d.To}, "the autoscaler")
 		s.mu.Lock()
-		a.lastStep[d.Role] = now
+		if s.st.AutoscaleSteps == nil {
+			s.st.AutoscaleSteps = map[string]time.Time{}
+		}
+		s.st.AutoscaleSteps[d.Role] = now
+		if err := s.store.Save(ctx, s.st); err != nil {
+			s.log.Error("save state after an autoscale step", "err", err)
+		}
 		a.resetRole(d.Role)
 		a.seen[d.Role] = targetOf(s.st.Targets, d.Role)
 		result := "applied"

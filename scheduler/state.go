@@ -35,6 +35,10 @@ type State struct {
 	Retired   []*Member      `json:"retired,omitempty"`
 	NextIndex map[string]int `json:"nextIndex"`
 	Autoscale Policy         `json:"autoscale"`
+	// AutoscaleSteps is when the autoscaler last stepped each role
+	// ("coordinators", "dbservers"), kept so that a restarted scheduler
+	// still honours the cooldown.
+	AutoscaleSteps map[string]time.Time `json:"autoscaleSteps,omitempty"`
 	// Deployed is set once every member of the first deployment ran.
 	Deployed bool `json:"deployed"`
 	// RebalancePending is set when DBServers were added by a scale-up: once
