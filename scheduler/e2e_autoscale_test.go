@@ -261,3 +261,74 @@ func TestCoordinatorsAutoscaleWithTheRequestRate(t *testing.T) {
 		t.Fatalf("autoscale events: %q", why)
 	}
 }
+
+// DBServers autoscale on the documents they hold: above the policy's
+// threshold for a window, the autoscaler adds one, the shards are moved
+// onto it, no document is lost, and the policy's max holds.
+func TestDBServersAutoscaleWithTheirDocuments(t *testing.T) {
+	d := deploy(t, deployOptions{MesosAgents: 4, Args: []string{"--autoscale-interval", "1s"}})
+	col := d.collection("grow", 8)
+	keys := d.writeDocs(col, "g", 600) // 1,200 copies: 400 per DBServer
+	policy := map[string]any{
+		"coordinators": map[string]any{"enabled": false, "min": 1, "max": 3, "metric": MetricRequestsPerSecond,
+			"scaleUpAbove": 1e6, "scaleDownBelow": 0, "window": "1m", "cooldown": "5m"},
+		"dbservers": map[string]any{"enabled": true, "min": 3, "max": 4, "metric": MetricDocumentsPerServer,
+			"scaleUpAbove": 300, "scaleDownBelow": 10, "window": "3s", "cooldown": "5s"},
+	}
+	if code, err := d.api(http.MethodPut, "/v1/autoscale", policy, nil); err != nil || code != http.StatusOK {
+		t.Fatalf("PUT /v1/autoscale: %d %v", code, err)
+	}
+	testharness.Eventually(t, time.Minute, func() error {
+		st, err := d.autoscaleStatus()
+		if err != nil {
+			return err
+		}
+		if len(st.Decisions) == 0 {
+			r := st.Roles["dbservers"]
+			return fmt.Errorf("no decision yet (samples %d, last %+v)", r.Samples, r.Last)
+		}
+		if dec := st.Decisions[0]; dec.Role != "dbservers" || dec.From != 3 || dec.To != 4 || dec.Error != "" ||
+			!strings.Contains(dec.Reason, "documents_per_dbserver stayed above 300") {
+			t.Fatalf("first decision: %+v", dec)
+		}
+		return nil
+	})
+	d.waitCounts(3*time.Minute, 4, 2)
+	// The new DBServer gets shards (rebalance after a scale-up), every
+	// copy is in sync, and every document is there.
+	testharness.Eventually(t, 2*time.Minute, func() error {
+		counts, err := d.shardCounts("grow")
+		if err != nil {
+			return err
+		}
+		if len(counts) != 4 {
+			return fmt.Errorf("shard copies on %d DBServers, want 4: %v", len(counts), counts)
+		}
+		return d.shardsInSync("grow", 2)
+	})
+	d.checkDocs(col, keys)
+
+	// 4 is the policy's max: with more documents the role stays above its
+	// threshold (1,200 copies over 4 would be exactly 300), for longer
+	// than a window and a cooldown, and nothing is added.
+	keys = append(keys, d.writeDocs(col, "h", 400)...)
+	written := time.Now()
+	testharness.Eventually(t, time.Minute, func() error {
+		st, err := d.autoscaleStatus()
+		if err != nil {
+			return err
+		}
+		r := st.Roles["dbservers"]
+		if r.Observed == nil || r.Observed.Members != 4 || r.Observed.Values[MetricDocumentsPerServer] <= 300 {
+			return fmt.Errorf("observed %+v", r.Observed)
+		}
+		if r.Observed.Time.Before(written.Add(8*time.Second + 2*time.Duration(st.Interval))) {
+			return fmt.Errorf("observed until %v", r.Observed.Time)
+		}
+		return nil
+	})
+	if st, _ := d.autoscaleStatus(); len(st.Decisions) != 1 || d.state().Targets.DBServers != 4 {
+		t.Fatalf("max 4 not respected: %+v, targets %+v", st.Decisions, d.state().Targets)
+	}
+	d.checkDocs(col, keys)
+}
