@@ -40,12 +40,16 @@ type DataPlaneConfig struct {
 	// DefaultReplicationFactor is a new collection's replicationFactor when
 	// the client gives none (--cluster.default-replication-factor).
 	DefaultReplicationFactor int
+	// DrainDelay is how long a coordinator keeps serving after SIGTERM while
+	// it tells clients, balancers and drivers to go elsewhere
+	// (coordinator.Server.Drain; --server.drain-delay).
+	DrainDelay time.Duration
 }
 
 // DefaultDataPlaneConfig returns the defaults.
 func DefaultDataPlaneConfig() DataPlaneConfig {
 	return DataPlaneConfig{ReplicationTimeout: 3 * time.Second, FailoverTimeout: 30 * time.Second,
-		ReplicationLogEntries: 100000, DefaultReplicationFactor: 1}
+		ReplicationLogEntries: 100000, DefaultReplicationFactor: 1, DrainDelay: time.Second}
 }
 
 // dataPlaneOpenPaths are open on DBServers and coordinators too: the
@@ -92,7 +96,7 @@ func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir
 	case err = <-served:
 		log.Error("http server stopped", "err", err)
 	}
-	return shutdown(log, srv, s.Close)
+	return shutdown(log, srv, inFlightWait, s.Close)
 }
 
 func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string, ln net.Listener, secret cluster.Secret, info serverInfo) error {
@@ -124,16 +128,18 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 	}
 	clusteradmin.Register(s.Mux(), clusteradmin.Deps{Agency: ac, Cache: s.Cache(), ServerID: id,
 		Database: coordinator.Database, Log: log})
+	info.available = func() bool { return !s.Draining() }
 	srv := &http.Server{Handler: s.Handler(info.routes()), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("coordinator serving", "endpoint", cfg.Address)
 	select {
 	case <-ctx.Done():
+		s.Drain(cfg.DataPlane.DrainDelay)
 	case err = <-served:
 		log.Error("http server stopped", "err", err)
 	}
-	return shutdown(log, srv, func() error { s.Close(); return nil })
+	return shutdown(log, srv, coordinatorInFlightWait, func() error { s.Close(); return nil })
 }
 
 // startProfiler serves Go's profiles (net/http/pprof) on the address in

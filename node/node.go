@@ -92,6 +92,9 @@ func (c *Config) Validate() error {
 	if c.SupervisionOkThreshold <= 0 || c.SupervisionGracePeriod < c.SupervisionOkThreshold || c.SupervisionFrequency <= 0 {
 		return fmt.Errorf("node: supervision needs 0 < frequency, 0 < ok-threshold <= grace-period")
 	}
+	if d := c.DataPlane.DrainDelay; d < 0 || d > maxDrainDelay {
+		return fmt.Errorf("node: --server.drain-delay must be between 0 and %v (the scheduler's kill grace period leaves no more), got %v", maxDrainDelay, d)
+	}
 	return nil
 }
 
@@ -169,13 +172,27 @@ func runAgent(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, i
 	case err = <-served:
 		log.Error("http server stopped", "err", err)
 	}
-	return shutdown(log, srv, a.Close)
+	return shutdown(log, srv, inFlightWait, a.Close)
 }
 
-// shutdown stops the HTTP server (waiting briefly for requests in flight,
-// cutting long polls) and then the role's service.
-func shutdown(log *slog.Logger, srv *http.Server, closeRole func() error) error {
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// inFlightWait is how long shutdown waits for an agent's or DBServer's
+// requests in flight (a DBServer has drained its writes before);
+// coordinatorInFlightWait is a coordinator's, whose requests may be
+// queries. Both fit in the scheduler's kill grace period (10 s for
+// coordinators, with the drain delay).
+const (
+	inFlightWait            = 2 * time.Second
+	coordinatorInFlightWait = 5 * time.Second
+)
+
+// maxDrainDelay bounds a coordinator's --server.drain-delay: with
+// coordinatorInFlightWait it must fit in the scheduler's kill grace period.
+const maxDrainDelay = 4 * time.Second
+
+// shutdown stops the HTTP server (waiting up to wait for requests in
+// flight, cutting long polls) and then the role's service.
+func shutdown(log *slog.Logger, srv *http.Server, wait time.Duration, closeRole func() error) error {
+	sctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	srv.Close()

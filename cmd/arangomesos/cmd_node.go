@@ -36,6 +36,7 @@ func runNode(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&dp.FailoverTimeout, "cluster.failover-timeout", dp.FailoverTimeout, "coordinator: how long to retry an operation against changing shard leaders before answering 503/1478")
 	fs.IntVar(&dp.ReplicationLogEntries, "cluster.replication-log-entries", dp.ReplicationLogEntries, "DBServer: operations each shard leader keeps in memory for followers that catch up")
 	fs.IntVar(&dp.DefaultReplicationFactor, "cluster.default-replication-factor", dp.DefaultReplicationFactor, "coordinator: replicationFactor of collections created without one")
+	fs.DurationVar(&dp.DrainDelay, "server.drain-delay", dp.DrainDelay, "coordinator: after SIGTERM keep serving this long while availability answers 503, cluster endpoints no longer list it and responses close their connections")
 	fs.StringVar(&dp.RootPassword, "server.root-password", "", "coordinator: password of the root user (prefer --server.root-password-file)")
 	fs.StringVar(&dp.RootPasswordFile, "server.root-password-file", "", "coordinator: file holding the password of the root user")
 	if err := cli.Parse(fs, args); err != nil {

@@ -66,8 +66,8 @@ func (s *Server) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 	snap := s.view.Snapshot()
 	eps := []any{}
 	for _, id := range snap.Coordinators {
-		if ep := snap.Endpoint(id); ep != "" && !snap.Removed[id] {
-			eps = append(eps, map[string]string{"endpoint": ep})
+		if s.listed(snap, id) {
+			eps = append(eps, map[string]string{"endpoint": snap.Endpoint(id)})
 		}
 	}
 	arangohttp.WriteJSON(w, http.StatusOK, ok200(map[string]any{"endpoints": eps}))

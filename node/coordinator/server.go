@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/arangomesos/arangomesos/node/arangohttp"
@@ -93,6 +94,7 @@ type Server struct {
 	cursors  *cursorStore
 	metrics  *metrics
 	coalesce coalescer
+	draining atomic.Bool // set by Drain
 }
 
 // Start registers the coordinator and starts following the Agency.
@@ -118,8 +120,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the coordinator's background work.
-func (s *Server) Close() { s.cancel() }
+// Close stops the coordinator's background work after a last heartbeat
+// saying SHUTDOWN (the scheduler may then remove it from the cluster at
+// once); call it once the HTTP server stopped.
+func (s *Server) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.member.Stop(ctx); err != nil {
+		s.log.Warn("could not announce the stop", "err", err)
+	}
+	cancel()
+	s.cancel()
+}
 
 // View returns the coordinator's typed view of the Agency (Plan, Current,
 // servers, health), kept up to date by the Agency watch.
@@ -150,5 +161,5 @@ func (s *Server) Register(pattern string, h http.HandlerFunc) { s.mux.HandleFunc
 // every server has (version, server role, …).
 func (s *Server) Handler(base http.Handler) http.Handler {
 	s.mux.Handle("/", base)
-	return s.metrics.instrument(s.authenticate(s.withDatabase(s.mux)))
+	return s.closeWhileDraining(s.metrics.instrument(s.authenticate(s.withDatabase(s.mux))))
 }

@@ -150,7 +150,11 @@ func (s *Server) View() *cluster.View { return s.view }
 // Drain stops taking writes and waits (up to timeout) for those in flight.
 func (s *Server) Drain(timeout time.Duration) {
 	s.draining.Store(true)
-	s.member.SetStatus("STOPPING")
+	actx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.member.Announce(actx, member.StatusStopping); err != nil {
+		s.log.Warn("could not announce the shutdown", "err", err)
+	}
+	cancel()
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
@@ -160,7 +164,8 @@ func (s *Server) Drain(timeout time.Duration) {
 	}
 }
 
-// Close stops everything and closes the shards.
+// Close stops everything, closes the shards and sends a last heartbeat
+// saying SHUTDOWN.
 func (s *Server) Close() error {
 	s.cancel()
 	s.mu.Lock()
@@ -172,6 +177,11 @@ func (s *Server) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := s.member.Stop(ctx); err != nil {
+		s.log.Warn("could not announce the stop", "err", err)
+	}
+	cancel()
 	return errors.Join(errs...)
 }
 

@@ -45,7 +45,18 @@ type Member struct {
 	leaseSent  time.Time // when the last acknowledged heartbeat was sent
 	leaseIndex uint64    // the Agency commit index it returned
 	status     string
+	// sending serializes heartbeats, so that the last one sent carries
+	// the latest status (a SHUTDOWN is never overwritten by an older beat).
+	sending sync.Mutex
 }
+
+// Heartbeat statuses (the "Status" of Sync/ServerStates, which Supervision
+// copies into a health record's SyncStatus).
+const (
+	StatusServing  = "SERVING"
+	StatusStopping = "STOPPING" // shutting down, still answering
+	StatusShutdown = "SHUTDOWN" // stopped serving; the process ends
+)
 
 // Register registers the server (docs/internals.md, "Who writes what") and
 // returns once the Agency acknowledged it. It fails with ErrRemoved when the
@@ -57,7 +68,7 @@ func Register(ctx context.Context, cfg Config, client *cluster.AgencyClient, cac
 	if cfg.LeaseDuration <= 0 {
 		cfg.LeaseDuration = 5 * time.Second
 	}
-	m := &Member{cfg: cfg, client: client, cache: cache, log: log, status: "SERVING"}
+	m := &Member{cfg: cfg, client: client, cache: cache, log: log, status: StatusServing}
 	if removed, err := client.Get(ctx, cluster.Join(cluster.TargetRemovedServers, cfg.ID), nil); err != nil {
 		return nil, fmt.Errorf("member: check removed servers: %w", err)
 	} else if removed {
@@ -177,7 +188,7 @@ func (m *Member) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			m.SetStatus("STOPPING")
+			m.SetStatus(StatusStopping)
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_ = m.beat(sctx)
 			cancel()
@@ -192,14 +203,36 @@ func (m *Member) Run(ctx context.Context) {
 	}
 }
 
-// SetStatus sets the status the next heartbeats report.
+// SetStatus sets the status the next heartbeats report. After Stop the
+// status stays SHUTDOWN.
 func (m *Member) SetStatus(s string) {
 	m.mu.Lock()
-	m.status = s
+	if m.status != StatusShutdown {
+		m.status = s
+	}
 	m.mu.Unlock()
 }
 
+// Announce sets the status and sends a heartbeat with it at once, so that
+// Supervision (and through it the other servers and the scheduler) learns
+// it within a round instead of a heartbeat interval later.
+func (m *Member) Announce(ctx context.Context, status string) error {
+	m.SetStatus(status)
+	return m.beat(ctx)
+}
+
+// Stop sends a last heartbeat saying SHUTDOWN: the server has stopped
+// serving and will not answer again in this incarnation, so it may be
+// removed from the cluster without waiting for Supervision to declare it
+// FAILED. Call it after the server stopped taking requests. It fails when
+// the Agency does not acknowledge the heartbeat within ctx.
+func (m *Member) Stop(ctx context.Context) error {
+	return m.Announce(ctx, StatusShutdown)
+}
+
 func (m *Member) beat(ctx context.Context) error {
+	m.sending.Lock()
+	defer m.sending.Unlock()
 	m.mu.Lock()
 	status := m.status
 	m.mu.Unlock()
