@@ -44,7 +44,10 @@ func (p *planner) checkHealth() {
 	for _, id := range sortedKeys(planned) {
 		role := planned[id]
 		b := p.in.Beats[id]
-		if hb, ok := p.in.Heartbeats[id]; ok && hb.Time != b.SyncTime {
+		// A heartbeat is new when its time (to the second, as ArangoDB
+		// writes it) or its status changed: a server's last heartbeat
+		// (SHUTDOWN) often follows the one before within the same second.
+		if hb, ok := p.in.Heartbeats[id]; ok && (hb.Time != b.SyncTime || hb.Status != b.SyncStatus) {
 			b = Beat{SyncTime: hb.Time, SyncStatus: hb.Status, LastAcked: p.in.Now}
 		}
 		if b.LastAcked.IsZero() {

@@ -53,7 +53,7 @@ func TestHealthVerdicts(t *testing.T) {
 			in := Input{Now: t0, Snapshot: snap, Heartbeats: map[string]cluster.ServerState{}, Beats: map[string]Beat{},
 				LeaderSince: t0.Add(-c.leaderFor), IDs: IDRange{Next: 1, End: 100}, Config: DefaultConfig}
 			if c.lastAcked > 0 {
-				in.Beats["PRMR-1"] = Beat{SyncTime: "x", LastAcked: t0.Add(-c.lastAcked)}
+				in.Beats["PRMR-1"] = Beat{SyncTime: "x", SyncStatus: "SERVING", LastAcked: t0.Add(-c.lastAcked)}
 				in.Heartbeats["PRMR-1"] = cluster.ServerState{Status: "SERVING", Time: "x"}
 			}
 			out := Round(in)
@@ -81,6 +81,22 @@ func TestHeartbeatChangeResetsAge(t *testing.T) {
 	}
 	if !strings.Contains(writesText(out), `"Status":"GOOD"`) {
 		t.Fatalf("a new heartbeat makes the server GOOD: %s", writesText(out))
+	}
+}
+
+// A server's last heartbeat (SHUTDOWN) often comes within the second of
+// the one before, so its time is the same: the changed status makes it new.
+func TestHeartbeatWithANewStatusInTheSameSecondIsNew(t *testing.T) {
+	snap := snapshotOf(t, `{"Plan":{"Coordinators":{"CRDN-1":"none"}},
+		"Supervision":{"Health":{"CRDN-1":{"Status":"GOOD","SyncStatus":"STOPPING"}}}}`)
+	out := Round(Input{Now: t0, Snapshot: snap, LeaderSince: t0.Add(-time.Hour), IDs: IDRange{1, 10},
+		Beats:      map[string]Beat{"CRDN-1": {SyncTime: "t", SyncStatus: "STOPPING", LastAcked: t0.Add(-time.Second)}},
+		Heartbeats: map[string]cluster.ServerState{"CRDN-1": {Status: "SHUTDOWN", Time: "t"}}})
+	if b := out.Beats["CRDN-1"]; b.SyncStatus != "SHUTDOWN" || !b.LastAcked.Equal(t0) {
+		t.Fatalf("beat = %+v", b)
+	}
+	if w := writesText(out); !strings.Contains(w, `"SyncStatus":"SHUTDOWN"`) {
+		t.Fatalf("the health record does not say SHUTDOWN: %s", w)
 	}
 }
 
