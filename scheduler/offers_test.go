@@ -518,3 +518,27 @@ func TestOperatorReplacementWaitsForItsPredecessorToFailAndAvoidsItsHost(t *test
 		t.Fatalf("never falls back to the avoided host: %+v", c)
 	}
 }
+
+// An agent's --agency.size never exceeds the endpoints it is given (the
+// node refuses that), and a first deployment always uses the target.
+func TestAgencySizeOfALaunchedAgent(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		deployed  bool
+		target    int
+		endpoints int
+		want      int
+	}{
+		{"first deployment, all placed", false, 3, 3, 3},
+		{"first deployment, partly placed: never smaller", false, 5, 2, 5},
+		{"3 → 5, the first new agent placed", true, 5, 4, 3},
+		{"3 → 5, both placed", true, 5, 5, 5},
+		{"a replacement in a 3-agent Agency", true, 3, 3, 3},
+		{"5 → 7, the first new agent placed", true, 7, 6, 5},
+	} {
+		st := &State{Deployed: c.deployed, Targets: Targets{Agents: c.target}}
+		if got := agencySize(st, c.endpoints); got != c.want {
+			t.Errorf("%s: size %d, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -414,12 +414,19 @@ func (s *Scheduler) writeTargets(ctx context.Context) error {
 	return nil
 }
 
+// agencyJoinAttempt bounds one attempt to add a new agent. The Agency's
+// leader adds it as a non-voter and promotes it once it caught up; an
+// agent that is not up (its process failed right after starting) would
+// hold the call, and with it this round, until the timeout. A later round
+// tries again; the non-voter keeps catching up meanwhile.
+const agencyJoinAttempt = 10 * time.Second
+
 func (s *Scheduler) agencyJoin(ctx context.Context, m *Member) error {
 	client := s.agency.Client()
 	if client == nil {
 		return errors.New("no agency")
 	}
-	jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	jctx, cancel := context.WithTimeout(ctx, agencyJoinAttempt)
 	defer cancel()
 	if err := client.ChangeMembership(jctx, m.ServerID, m.Endpoint(), ""); err != nil {
 		return err

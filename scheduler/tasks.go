@@ -45,7 +45,7 @@ func (tf TaskFactory) nodeSpec(st *State, m *Member) spec.NodeSpec {
 		AgencyEndpoints: st.AgentEndpoints(), DataDir: volumePath, Secret: st.Secret, LogLevel: tf.Config.LogLevel}
 	switch m.Role {
 	case cluster.RoleAgent:
-		s.AgencySize = st.Targets.Agents
+		s.AgencySize = agencySize(st, len(s.AgencyEndpoints))
 		s.Args = []string{
 			"--agency.supervision-ok-threshold", tf.Config.SupervisionOkThreshold.String(),
 			"--agency.supervision-grace-period", tf.Config.SupervisionGracePeriod.String(),
@@ -58,6 +58,20 @@ func (tf TaskFactory) nodeSpec(st *State, m *Member) spec.NodeSpec {
 		s.RootPassword = st.RootPassword
 	}
 	return s
+}
+
+// agencySize is a launched agent's --agency.size: the target, except for
+// an agent that joins the running Agency while agents added with it are
+// not placed yet (3 → 5 places them one by one): a node refuses a size
+// above its endpoints, so it gets the largest odd count of those. The size
+// only matters at bootstrap; a joining agent learns the membership from
+// the Agency. Before the first deployment completed the target always
+// applies, so that a partly placed Agency never bootstraps smaller.
+func agencySize(st *State, endpoints int) int {
+	if !st.Deployed || endpoints >= st.Targets.Agents {
+		return st.Targets.Agents
+	}
+	return max(1, endpoints-(1-endpoints%2))
 }
 
 // task builds the TaskInfo of a member that is placed (agent, host, port,
