@@ -63,6 +63,20 @@ func (c *Cluster) startDataPlane() {
 			if len(out.Endpoints) < len(c.Coordinators) {
 				return fmt.Errorf("coordinator %d knows %d coordinators", i, len(out.Endpoints))
 			}
+			// Supervision has called every DBServer GOOD, as this
+			// coordinator sees it (creating a collection with a
+			// replicationFactor above the GOOD DBServers is a 400).
+			var health struct {
+				Health map[string]struct{ Status string } `json:"Health"`
+			}
+			if code, err := c.CoordinatorJSON(i, http.MethodGet, "/_admin/cluster/health", nil, &health); err != nil || code != 200 {
+				return fmt.Errorf("coordinator %d health: %d %v", i, code, err)
+			}
+			for _, n := range c.DBServers {
+				if st := health.Health[n.ID].Status; st != cluster.StatusGood {
+					return fmt.Errorf("coordinator %d sees %s as %q", i, n.ID, st)
+				}
+			}
 			return nil
 		})
 	}
