@@ -469,3 +469,44 @@ func TestConcurrentWritersAllApplied(t *testing.T) {
 		t.Fatalf("counter = %d, %v; want 800", n, err)
 	}
 }
+
+// Concurrent write requests share log entries; each still gets the results
+// of its own transactions, and 412 only when one of its own preconditions
+// failed.
+func TestConcurrentWritesGetTheirOwnResults(t *testing.T) {
+	c := agencytest.New(t, 3, agencytest.Options{})
+	leader := c.WaitLeader()
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				body := fmt.Sprintf(`[[{"/own/%d":%d}]]`, w, i)
+				wantCode, wantN := http.StatusOK, 1
+				if w%2 == 1 {
+					body = fmt.Sprintf(`[[{"/own/%d":%d}],[{"/never":1},{"/missing/%d":{"oldEmpty":false}}]]`, w, i, w)
+					wantCode, wantN = http.StatusPreconditionFailed, 2
+				}
+				code, _, b := post(t, leader.Endpoint, "/_api/agency/write", body)
+				var res struct{ Results []uint64 }
+				if err := json.Unmarshal(b, &res); err != nil || code != wantCode || len(res.Results) != wantN ||
+					res.Results[0] == 0 || (wantN == 2 && res.Results[1] != 0) {
+					t.Errorf("writer %d: HTTP %d %s, want %d with %d results (the second 0)", w, code, b, wantCode, wantN)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ctx := testharness.Context(t, 10*time.Second)
+	for w := 0; w < 32; w++ {
+		var got int
+		if ok, err := c.Client().Get(ctx, fmt.Sprintf("/own/%d", w), &got); err != nil || !ok || got != 9 {
+			t.Fatalf("/own/%d = %d (exists %v, %v), want 9", w, got, ok, err)
+		}
+	}
+	if ok, err := c.Client().Get(ctx, "/never", nil); err != nil || ok {
+		t.Fatalf("/never exists (%v, %v): a failed transaction was applied", ok, err)
+	}
+}

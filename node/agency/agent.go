@@ -123,6 +123,7 @@ type Agent struct {
 	client    *http.Client
 	transient *transient
 	verifier  *verifier
+	writes    *writeBatcher
 	notifyCh  chan bool
 
 	// leading holds the term in which this agent became a ready leader
@@ -222,6 +223,7 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agency: start raft: %w", err)
 	}
 	a.verifier = newVerifier(a.raft)
+	a.writes = &writeBatcher{propose: func(payload []byte) (*ApplyResult, error) { return a.propose(kindWrite, payload) }}
 	obsCh := make(chan raft.Observation, 64)
 	a.raft.RegisterObserver(raft.NewObserver(obsCh, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -469,16 +471,21 @@ func (a *Agent) Write(trxs []cluster.Transaction) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
-	return a.proposeJSON(kindWrite, trxs)
+	b, err := json.Marshal(trxs)
+	if err != nil {
+		return nil, fmt.Errorf("agency: encode log entry: %w", err)
+	}
+	return a.writes.write(b, len(trxs))
 }
 
-// WriteRaw applies a write request whose body was already validated with
-// cluster.ParseWriteRequest; the body becomes the log entry as it is.
-func (a *Agent) WriteRaw(body []byte) (*ApplyResult, error) {
+// WriteRaw applies a write request of n transactions whose body was already
+// validated with cluster.ParseWriteRequest; the body goes into the log entry
+// as it is, possibly together with other requests written at the same time.
+func (a *Agent) WriteRaw(body []byte, n int) (*ApplyResult, error) {
 	if err := a.leaderErr(); err != nil {
 		return nil, err
 	}
-	return a.propose(kindWrite, body)
+	return a.writes.write(body, n)
 }
 
 // Transact applies writes and reads in order through the log.

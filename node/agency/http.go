@@ -133,11 +133,12 @@ func (a *Agent) handleWrite(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	if _, err := cluster.ParseWriteRequest(b); err != nil {
+	trxs, err := cluster.ParseWriteRequest(b)
+	if err != nil {
 		arangohttp.WriteError(w, parseErr(err))
 		return
 	}
-	res, err := a.WriteRaw(b)
+	res, err := a.WriteRaw(b, len(trxs))
 	if err != nil {
 		a.writeErr(w, r, err)
 		return
