@@ -35,6 +35,9 @@ type Config struct {
 	DataDir         string   // --database.directory
 	SecretFile      string   // --server.jwt-secret-keyfile
 	LogLevel        string   // --log.level
+	// MaxProcs is how many threads run Go code at once (GOMAXPROCS,
+	// --server.max-procs); 0 means maxProcs' default.
+	MaxProcs int
 
 	Agency agency.Timing
 	// Data plane settings of DBServers and coordinators (dataplane.go).
@@ -93,6 +96,9 @@ func (c *Config) Validate() error {
 	if c.SupervisionOkThreshold <= 0 || c.SupervisionGracePeriod < c.SupervisionOkThreshold || c.SupervisionFrequency <= 0 {
 		return fmt.Errorf("node: supervision needs 0 < frequency, 0 < ok-threshold <= grace-period")
 	}
+	if c.MaxProcs < 0 || c.MaxProcs > maxMaxProcs {
+		return fmt.Errorf("node: --server.max-procs must be between 0 (the default) and %d, got %d", maxMaxProcs, c.MaxProcs)
+	}
 	if d := c.DataPlane.DrainDelay; d < 0 || d > maxDrainDelay {
 		return fmt.Errorf("node: --server.drain-delay must be between 0 and %v (the scheduler's kill grace period leaves no more), got %v", maxDrainDelay, d)
 	}
@@ -108,6 +114,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := newLogger(cfg.LogLevel).With("role", string(cfg.Role))
 	slog.SetDefault(log)
+	procs := maxProcs(cfg.Role, cfg.MaxProcs, os.Getenv("GOMAXPROCS") != "")
+	if procs > 0 {
+		runtime.GOMAXPROCS(procs)
+	}
+	log.Debug("threads running Go code", "gomaxprocs", runtime.GOMAXPROCS(0))
 	var secret cluster.Secret
 	if cfg.SecretFile != "" {
 		s, err := cluster.ReadSecretFile(cfg.SecretFile)
@@ -146,17 +157,6 @@ func runAgent(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, i
 	// An agent's heap is small and short-lived garbage dominates; collecting
 	// less often saves CPU on every write.
 	debug.SetGCPercent(400)
-	// An agent's work is one pipeline that mostly waits for fdatasync (HTTP,
-	// Raft's main loop, the log commit, the FSM): with one P its goroutines
-	// take turns on one thread instead of waking idle threads on other cores
-	// for every hand-over (a blocked fdatasync still hands the P on). On 2
-	// cores: sequential writes 392 → 468/s, 64 writers 4,755 → 5,014/s
-	// (medians of 7 alternated runs, docs/benchmarks.md). The GOMAXPROCS
-	// environment variable still decides when it is set, e.g. for an Agency
-	// under heavier load on bigger machines.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
 	a, err := agency.Start(agency.Config{
 		ID: id, Endpoint: cfg.Address, Listener: ln, Peers: cfg.AgencyEndpoints, Size: cfg.AgencySize,
 		DataDir: dir.sub("agency"), Secret: secret, Timing: cfg.Agency, Logger: log,
@@ -196,6 +196,30 @@ const (
 	inFlightWait            = 2 * time.Second
 	coordinatorInFlightWait = 5 * time.Second
 )
+
+// maxMaxProcs bounds --server.max-procs.
+const maxMaxProcs = 1024
+
+// maxProcs returns the GOMAXPROCS a node sets, 0 for none (Go's default:
+// the GOMAXPROCS environment variable, else the cores or the container's
+// CPU limit). An explicit --server.max-procs wins; the scheduler passes
+// the task's CPUs rounded up, so that a node on a big host does not run a
+// thread per core of the host for a fraction of one (with several nodes
+// per host, idle threads spinning for work cost measurable CPU). An agent
+// defaults to 1: its work is a chain of hand-overs around fdatasync (HTTP,
+// Raft's main loop, the log commit, the FSM), and with more threads each
+// hand-over wakes an idle one on another core. On 2 cores that gave
+// sequential Agency writes 392 → 468/s and 64 writers 4,755 → 5,014/s
+// (medians of 7 alternated runs, docs/benchmarks.md).
+func maxProcs(role cluster.Role, flag int, envSet bool) int {
+	switch {
+	case flag > 0:
+		return flag
+	case role == cluster.RoleAgent && !envSet:
+		return 1
+	}
+	return 0
+}
 
 // maxDrainDelay bounds a coordinator's --server.drain-delay: with
 // coordinatorInFlightWait it must fit in the scheduler's kill grace period.

@@ -116,6 +116,7 @@ func deployed(t *testing.T, cfg Config) (*State, TaskFactory) {
 
 func TestDBServersAndCoordinatorsOnceTheAgencyIsUp(t *testing.T) {
 	cfg := testConfig()
+	cfg.DBServerRes.CPUs = 2.5 // a node runs 3 threads of Go code, not one per core of its host
 	st, tf := deployed(t, cfg)
 	up := World{Now: now, Config: cfg, Agency: AgencyView{Up: true}}
 	plans, waiting := MatchOffers(st, []mesos.Offer{offer("h1", 31100), offer("h2", 32100), offer("h3", 33100)}, up, tf)
@@ -123,11 +124,18 @@ func TestDBServersAndCoordinatorsOnceTheAgencyIsUp(t *testing.T) {
 	for _, p := range plans {
 		for _, ti := range launched(t, p) {
 			sp, _ := spec.Decode(ti.Data)
+			procs := strings.Join(sp.Args, " ")
 			switch sp.Role {
 			case "DBSERVER":
 				dbHosts[p.Offer.Hostname] = true
+				if !strings.HasSuffix(procs, "--server.max-procs 3") {
+					t.Fatalf("DBServer args %q: want --server.max-procs 3 for 2.5 CPUs", procs)
+				}
 			case "COORDINATOR":
 				crdnHosts[p.Offer.Hostname] = true
+				if !strings.HasSuffix(procs, "--server.max-procs 1") {
+					t.Fatalf("coordinator args %q: want --server.max-procs 1 for 0.5 CPUs", procs)
+				}
 				if sp.RootPassword == "" {
 					t.Fatal("coordinators need the root password")
 				}

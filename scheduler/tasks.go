@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -57,7 +59,16 @@ func (tf TaskFactory) nodeSpec(st *State, m *Member) spec.NodeSpec {
 	case cluster.RoleCoordinator:
 		s.RootPassword = st.RootPassword
 	}
+	// A node runs as many threads of Go code as it has CPUs, not one per
+	// core of the host it shares with other tasks.
+	s.Args = append(s.Args, "--server.max-procs", strconv.Itoa(maxProcs(tf.resourcesOf(m.Role).CPUs)))
 	return s
+}
+
+// maxProcs is a node's --server.max-procs for a task of cpus: rounded up,
+// at least 1.
+func maxProcs(cpus float64) int {
+	return max(1, int(math.Ceil(cpus)))
 }
 
 // agencySize is a launched agent's --agency.size: the target, except for

@@ -26,6 +26,7 @@ func runNode(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.StringVar(&cfg.DataDir, "database.directory", "", "data directory (locked; bound to this server id)")
 	fs.StringVar(&cfg.SecretFile, "server.jwt-secret-keyfile", "", "file with the cluster's JWT secret; when set every intra-cluster request must carry a JWT signed with it")
 	fs.StringVar(&cfg.LogLevel, "log.level", cfg.LogLevel, "log level: debug, info, warn or error")
+	fs.IntVar(&cfg.MaxProcs, "server.max-procs", 0, "threads running Go code at once (GOMAXPROCS); 0: the GOMAXPROCS environment variable, else 1 for agents and the cores (or the container's CPU limit) for other roles; the scheduler passes the task's CPUs rounded up")
 	fs.DurationVar(&cfg.Agency.ElectionTimeout, "agency.election-timeout", cfg.Agency.ElectionTimeout, "Raft election timeout of agents")
 	fs.Uint64Var(&cfg.Agency.SnapshotThreshold, "agency.compaction-step-size", cfg.Agency.SnapshotThreshold, "log entries between Agency snapshots (log compaction)")
 	fs.DurationVar(&cfg.SupervisionFrequency, "agency.supervision-frequency", cfg.SupervisionFrequency, "interval of supervision rounds")

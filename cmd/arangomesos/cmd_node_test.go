@@ -13,5 +13,7 @@ func TestNodeRefusesInvalidFlags(t *testing.T) {
 		{[]string{"--cluster.my-role", "COORDINATOR", "--server.drain-delay", "1m"}, "--server.drain-delay must be between 0 and 4s"},
 		{[]string{"--cluster.my-role", "COORDINATOR", "--server.drain-delay", "soon"}, "invalid value"},
 		{[]string{"--cluster.my-role", "COORDINATOR", "--server.endpoint", "localhost"}, "--server.endpoint"},
+		{[]string{"--cluster.my-role", "DBSERVER", "--server.max-procs", "-1"}, "--server.max-procs must be between 0 (the default) and 1024"},
+		{[]string{"--cluster.my-role", "DBSERVER", "--server.max-procs", "two"}, "invalid value"},
 	})
 }

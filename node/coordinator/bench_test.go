@@ -100,9 +100,12 @@ func latencies(b *testing.B, clients, n int, op func(i int) error) (float64, tim
 // DBServers, 1 coordinator, JWT auth on): single-document inserts with 1
 // and 8 clients at replicationFactor 1 and 2, batch import of 1,000-document
 // batches, point reads, and full and incremental resync. See
-// docs/benchmarks.md, "Data plane".
+// docs/benchmarks.md, "Data plane". The nodes run one thread of Go code
+// each, as the scheduler starts them with its default 0.5 CPUs.
 func BenchmarkDataPlane(b *testing.B) {
-	c := testharness.StartCluster(b, testharness.ClusterOptions{DBServers: 2, Coordinators: 1})
+	oneThread := []string{"--server.max-procs", "1"}
+	c := testharness.StartCluster(b, testharness.ClusterOptions{DBServers: 2, Coordinators: 1,
+		DBServerArgs: oneThread, CoordinatorArgs: oneThread})
 	bc := newBenchClient(c)
 	mk := func(name string, rf int) {
 		body, _ := json.Marshal(map[string]any{"name": name, "numberOfShards": 4, "replicationFactor": rf})
