@@ -57,6 +57,10 @@ type Scheduler struct {
 	scaleMu sync.Mutex
 
 	kick chan struct{}
+	// slowBusy is set while a round's slow actions run in the background
+	// (startSlow); slowWG waits for them when the scheduler stops.
+	slowBusy bool
+	slowWG   sync.WaitGroup
 }
 
 type heldOffer struct {
@@ -199,6 +203,7 @@ func (s *Scheduler) Run(parent context.Context) error {
 	cancel()
 	<-done
 	<-asDone
+	s.slowWG.Wait()
 	if s.uninstalled() {
 		s.log.Info("uninstall done; serving the API until stopped (remove the Marathon app now)")
 		<-parent.Done()
@@ -339,16 +344,79 @@ func (s *Scheduler) offerFlow(ctx context.Context, pending bool) {
 }
 
 // act carries out the actions of a round. Failures are logged; the next
-// round decides again.
+// round decides again. Kills and the Target write are quick and done at
+// once; the actions that call a coordinator or change the Agency's
+// membership (slowAction) run in the background, so that a hung
+// coordinator or a slow Agency change never holds up the rounds that
+// relaunch failed tasks.
 func (s *Scheduler) act(ctx context.Context, acts []Action) {
+	var slow []Action
+	for _, a := range acts {
+		var err error
+		switch {
+		case slowAction(a.Kind):
+			slow = append(slow, a)
+			continue
+		case a.Kind == ActKill:
+			err = s.killTask(ctx, a.Member.TaskID, a.Member.AgentID)
+		case a.Kind == ActWriteTargets:
+			err = s.writeTargets(ctx)
+		}
+		if err != nil {
+			s.log.Warn("action failed; retrying next round", "action", a.Kind, "member", memberName(a.Member), "err", err)
+		}
+	}
+	if len(slow) > 0 {
+		s.startSlow(ctx, slow)
+	}
+}
+
+// slowAction reports whether an action of kind may take seconds: it calls
+// a coordinator or changes the Agency's membership.
+func slowAction(kind string) bool {
+	switch kind {
+	case ActAgencyJoin, ActAgencyLeave, ActRemoveServer, ActRebalance:
+		return true
+	}
+	return false
+}
+
+// startSlow runs a round's slow actions in the background, one after the
+// other, unless those of an earlier round still run: then they wait for a
+// later round, which decides them again (a rebalance is marked pending
+// again for it). So at most one Agency membership change or coordinator
+// call of the scheduler runs at a time.
+func (s *Scheduler) startSlow(ctx context.Context, acts []Action) {
+	s.mu.Lock()
+	if s.slowBusy {
+		for _, a := range acts {
+			if a.Kind == ActRebalance {
+				s.st.RebalancePending = true
+			}
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.slowBusy = true
+	s.mu.Unlock()
+	s.slowWG.Add(1)
+	go func() {
+		defer s.slowWG.Done()
+		s.runSlow(ctx, acts)
+		s.mu.Lock()
+		s.slowBusy = false
+		s.mu.Unlock()
+		s.Kick() // the next round sees what they did
+	}()
+}
+
+// runSlow carries out slow actions in order. An agent leaves the Agency
+// only when the agents that joined before it in the same round did.
+func (s *Scheduler) runSlow(ctx context.Context, acts []Action) {
 	joinFailed := false
 	for _, a := range acts {
 		var err error
 		switch a.Kind {
-		case ActKill:
-			err = s.killTask(ctx, a.Member.TaskID, a.Member.AgentID)
-		case ActWriteTargets:
-			err = s.writeTargets(ctx)
 		case ActAgencyJoin:
 			err = s.agencyJoin(ctx, a.Member)
 			joinFailed = joinFailed || err != nil
