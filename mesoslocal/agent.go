@@ -53,6 +53,10 @@ type agent struct {
 	updates    map[string]map[string]*updateStream // fid → tid
 	epoch      int
 	changed    chan struct{}
+	// lastPing is when the master last pinged (or registered) the agent;
+	// pingTimer runs checkPings.
+	lastPing  time.Time
+	pingTimer *time.Timer
 }
 
 // agentFramework is an agent's book of one framework.
@@ -183,8 +187,10 @@ func (a *agent) handleMasterMessage(l *link, msg any) {
 	case msgRegistered:
 		a.id = msg.agentID
 		a.registered = true
+		a.lastPing = time.Now()
 		a.flushUpdatesLocked("")
 	case msgPing:
+		a.lastPing = time.Now()
 		a.link.sendToMaster(msgPong{})
 	case msgRunTask:
 		a.runTaskLocked(msg)
@@ -375,7 +381,37 @@ func (a *agent) start() error {
 	a.syncVolumesLocked()
 	a.run = agentRunning
 	a.connectLocked()
+	a.lastPing = time.Now()
+	a.pingTimer = time.AfterFunc(a.c.cfg.Timers.AgentPingTimeout, a.checkPings)
 	return nil
+}
+
+// checkPings is the agent's side of the master's health checks, as in
+// Mesos: a registered agent that got no ping for the master's ping timeout
+// × max pings registers again with its id. The master pings only the
+// agents it knows, so without this an agent the master marked unreachable
+// over late pongs (a loaded machine) while its link stayed up would stay
+// out of the cluster for good. It runs every ping timeout until the
+// cluster closes.
+func (a *agent) checkPings() {
+	c := a.c
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	limit := c.cfg.Timers.AgentPingTimeout * time.Duration(c.cfg.Timers.MaxAgentPingTimeouts)
+	if a.run != agentDead && a.registered && a.link != nil && a.link.getMode() == linkConnected && time.Since(a.lastPing) > limit {
+		a.log.Info("no ping from the master; registering again", "agent", a.name, "id", a.id, "last_ping", a.lastPing)
+		a.registered = false
+		a.lastPing = time.Now()
+		a.sendRegisterLocked()
+		a.notifyLocked()
+	}
+	a.pingTimer.Reset(c.cfg.Timers.AgentPingTimeout)
 }
 
 // close stops the agent for good, killing every executor process group.

@@ -225,3 +225,36 @@ func TestAgentReboot(t *testing.T) {
 		t.Fatalf("offer hostname %q", ev.Offers.Offers[0].Hostname)
 	}
 }
+
+// An agent the master marked unreachable while its link stayed up (its
+// pongs came late, e.g. on a loaded machine) gets no more pings; like a
+// Mesos agent it then registers again with its id, and its task comes back
+// RUNNING without being killed.
+func TestAgentForgottenByTheMasterRegistersAgain(t *testing.T) {
+	c := startCluster(t, Config{AgentCount: 1, Timers: detectionTimers()})
+	s := subscribe(t, c, frameworkInfo("forgotten", mesos.FrameworkInfo_Capability_PARTITION_AWARE), mediaJSON)
+	o := s.waitOffers(0)[0]
+	m := s.mark()
+	launch(s, o, taskInfo("t1", o, execInfo(t, "e1"), spec{}))
+	s.waitUpdate(m, "t1", mesos.TASK_STARTING, true)
+	s.waitUpdate(m, "t1", mesos.TASK_RUNNING, true)
+	agent := c.Agents()[0]
+	pids := agent.ExecutorPIDs()
+
+	m = s.mark()
+	c.master.mu.Lock()
+	c.master.markUnreachableLocked(c.master.agents[o.AgentID.Value], "health check timed out")
+	c.master.notifyLocked()
+	c.master.mu.Unlock()
+	s.waitFrom(m, 10*time.Second, isUpdateOf("t1", mesos.TASK_UNREACHABLE))
+	back := s.waitFrom(m, 10*time.Second, isUpdateOf("t1", mesos.TASK_RUNNING)).Update.Status
+	if back.GetReason() != mesos.REASON_AGENT_REREGISTERED {
+		t.Fatalf("update after the agent came back: %v", back)
+	}
+	if st := c.State(); len(st.UnreachableAgents) != 0 || len(st.Agents) != 1 {
+		t.Fatalf("state after the agent came back: %d unreachable, %d agents", len(st.UnreachableAgents), len(st.Agents))
+	}
+	if got := agent.ExecutorPIDs(); len(got) != 1 || got[0] != pids[0] || agent.ID() != o.AgentID.Value {
+		t.Fatalf("executor %v → %v, agent id %s → %s", pids, got, o.AgentID.Value, agent.ID())
+	}
+}
