@@ -12,8 +12,10 @@ import (
 )
 
 // Register adds the DBServer's internal API (node/shardapi) and its
-// metrics to mux.
+// metrics to mux, and serves the API's frame connections with mux too.
 func (s *Server) Register(mux *arangohttp.Mux) {
+	s.frames = shardapi.NewFrameServer(mux, s.log)
+	mux.Handle("GET "+shardapi.PathFrames, s.frames)
 	mux.HandleFunc("POST "+shardapi.PathWrite, s.handleWrite)
 	mux.HandleFunc("POST "+shardapi.PathRead, s.handleRead)
 	mux.HandleFunc("POST "+shardapi.PathQuery, s.handleQuery)
