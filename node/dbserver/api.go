@@ -53,10 +53,7 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
 	var v T
 	body, err := arangohttp.ReadBody(r, arangohttp.DefaultBodyLimit*4)
 	if err == nil {
-		err = json.Unmarshal(body, &v)
-		if err != nil {
-			err = arangohttp.Errorf(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "invalid JSON: %v", err)
-		}
+		err = shardapi.DecodeRequest(r, body, &v)
 	}
 	if err != nil {
 		arangohttp.WriteError(w, err)
@@ -85,7 +82,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	arangohttp.WriteJSON(w, http.StatusOK, resp)
+	shardapi.Answer(w, r, resp)
 }
 
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +188,7 @@ func (s *Server) handleReplicate(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	arangohttp.WriteJSON(w, http.StatusOK, shardapi.ReplicateResponse{Seq: seq})
+	shardapi.Answer(w, r, &shardapi.ReplicateResponse{Seq: seq})
 }
 
 func (s *Server) handleSyncBegin(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package shardapi
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,13 +74,22 @@ func (c *Client) Call(ctx context.Context, endpoint, method, path string, header
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	var body []byte
-	if in != nil {
-		if body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("shardapi: encode request: %w", err)
+	var conn *frameConn
+	if !c.NoFrames && strings.HasPrefix(base, "http://") {
+		if conn, err = c.frameConn(ctx, base); err != nil {
+			return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
 		}
 	}
-	a, err := c.roundTrip(ctx, base, method, path, header, body)
+	body, bin, err := encodeBody(in, conn != nil)
+	if err != nil {
+		return err
+	}
+	var a answer
+	if conn != nil {
+		a, err = conn.call(ctx, method, path, header, body, bin)
+	} else {
+		a, err = c.roundTripHTTP(ctx, base, method, path, header, body)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
 	}
@@ -96,24 +106,44 @@ func (c *Client) Call(ctx context.Context, endpoint, method, path string, header
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(a.body, out); err != nil {
+	if a.binary {
+		bu, ok := out.(encoding.BinaryUnmarshaler)
+		if !ok {
+			return fmt.Errorf("shardapi: binary answer of %s for %T", path, out)
+		}
+		err = bu.UnmarshalBinary(a.body)
+	} else {
+		err = json.Unmarshal(a.body, out)
+	}
+	if err != nil {
 		return fmt.Errorf("shardapi: decode answer of %s: %w", path, err)
 	}
 	return nil
 }
 
-// roundTrip sends one request and returns the answer; an error means there
-// was none.
-func (c *Client) roundTrip(ctx context.Context, base, method, path string, header http.Header, body []byte) (answer, error) {
-	if !c.NoFrames && strings.HasPrefix(base, "http://") {
-		conn, useHTTP, err := c.frameConn(ctx, base)
-		if err != nil {
-			return answer{}, err
-		}
-		if !useHTTP {
-			return conn.call(ctx, method, path, header, body)
-		}
+// encodeBody encodes a request body: in the binary encoding when asked
+// for and in has one, else as JSON. It reports whether it is binary.
+func encodeBody(in any, binary bool) ([]byte, bool, error) {
+	if in == nil {
+		return nil, false, nil
 	}
+	if ba, ok := in.(encoding.BinaryAppender); ok && binary {
+		b, err := ba.AppendBinary(nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("shardapi: encode request: %w", err)
+		}
+		return b, true, nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, false, fmt.Errorf("shardapi: encode request: %w", err)
+	}
+	return b, false, nil
+}
+
+// roundTripHTTP sends one request as plain HTTP and returns the answer;
+// an error means there was none.
+func (c *Client) roundTripHTTP(ctx context.Context, base, method, path string, header http.Header, body []byte) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -27,9 +27,11 @@ var errSilent = errors.New("shardapi: no answer on the connection")
 // frameHandshakeTimeout bounds connecting and upgrading a connection.
 const frameHandshakeTimeout = 5 * time.Second
 
-// answer is a response frame's status and body.
+// answer is a response frame's status and body, and whether the body is
+// in the binary encoding.
 type answer struct {
 	status int
+	binary bool
 	body   []byte
 }
 
@@ -108,7 +110,7 @@ func (c *frameConn) readLoop(br *bufio.Reader) {
 		delete(c.calls, f.id)
 		c.mu.Unlock()
 		if ch != nil {
-			ch <- answer{status: f.status, body: f.body}
+			ch <- answer{status: f.status, binary: f.binary, body: f.body}
 		}
 	}
 }
@@ -140,7 +142,7 @@ func (c *frameConn) alive() bool {
 
 // call sends one request and waits for its answer, for the connection to
 // fail, or for ctx to end.
-func (c *frameConn) call(ctx context.Context, method, path string, header http.Header, body []byte) (answer, error) {
+func (c *frameConn) call(ctx context.Context, method, path string, header http.Header, body []byte, bin bool) (answer, error) {
 	if err := checkRequest(method, path, header, body); err != nil {
 		return answer{}, err
 	}
@@ -156,7 +158,7 @@ func (c *frameConn) call(ctx context.Context, method, path string, header http.H
 	c.calls[id] = ch
 	c.mu.Unlock()
 	sent := time.Now().UnixNano()
-	if err := c.w.send(func(b []byte) []byte { return appendRequest(b, id, method, path, header, body) }); err != nil {
+	if err := c.w.send(func(b []byte) []byte { return appendRequest(b, id, method, path, header, body, bin) }); err != nil {
 		c.fail(err)
 		return answer{}, err
 	}

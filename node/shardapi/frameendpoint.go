@@ -28,8 +28,8 @@ type frameDial struct {
 
 // frameConn returns a live frame connection to base, connecting if there
 // is none (one attempt at a time; every caller waits for it, or for its
-// ctx). useHTTP is true when the server does not speak frames.
-func (c *Client) frameConn(ctx context.Context, base string) (conn *frameConn, useHTTP bool, err error) {
+// ctx); nil when the server does not speak frames.
+func (c *Client) frameConn(ctx context.Context, base string) (*frameConn, error) {
 	c.mu.Lock()
 	e := c.endpoints[base]
 	if e == nil {
@@ -45,11 +45,11 @@ func (c *Client) frameConn(ctx context.Context, base string) (conn *frameConn, u
 		if e.conn != nil && e.conn.alive() {
 			conn := e.conn
 			e.mu.Unlock()
-			return conn, false, nil
+			return conn, nil
 		}
 		if time.Now().Before(e.httpUntil) {
 			e.mu.Unlock()
-			return nil, true, nil
+			return nil, nil
 		}
 		d := e.dialing
 		if d == nil {
@@ -74,10 +74,10 @@ func (c *Client) frameConn(ctx context.Context, base string) (conn *frameConn, u
 		select {
 		case <-d.done:
 			if d.err != nil && !errors.Is(d.err, errNoFrames) {
-				return nil, false, d.err
+				return nil, d.err
 			}
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }

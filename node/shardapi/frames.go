@@ -36,10 +36,12 @@ const FrameProtocol = "arangomesos-frames/1"
 // maxFrame bounds a frame (request bodies are bounded far below).
 const maxFrame = 1 << 30
 
-// Frame kinds.
+// Frame kinds, and the flag of a kind byte that marks a body in the
+// binary encoding (ContentTypeBinary).
 const (
 	kindRequest  byte = 1
 	kindResponse byte = 2
+	flagBinary   byte = 0x80
 )
 
 // errBadFrame: the peer sent something that is not a frame.
@@ -54,15 +56,16 @@ type frame struct {
 	path   string
 	header http.Header
 	status int
+	binary bool
 	body   []byte
 }
 
 // appendRequest appends a request frame to b.
-func appendRequest(b []byte, id uint64, method, path string, header http.Header, body []byte) []byte {
+func appendRequest(b []byte, id uint64, method, path string, header http.Header, body []byte, bin bool) []byte {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0)
 	b = binary.BigEndian.AppendUint64(b, id)
-	b = append(b, kindRequest, byte(len(method)))
+	b = append(b, kind(kindRequest, bin), byte(len(method)))
 	b = append(b, method...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(path)))
 	b = append(b, path...)
@@ -85,15 +88,22 @@ func appendRequest(b []byte, id uint64, method, path string, header http.Header,
 }
 
 // appendResponse appends a response frame to b.
-func appendResponse(b []byte, id uint64, status int, body []byte) []byte {
+func appendResponse(b []byte, id uint64, status int, body []byte, bin bool) []byte {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0)
 	b = binary.BigEndian.AppendUint64(b, id)
-	b = append(b, kindResponse)
+	b = append(b, kind(kindResponse, bin))
 	b = binary.BigEndian.AppendUint16(b, uint16(status))
 	b = append(b, body...)
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
 	return b
+}
+
+func kind(k byte, bin bool) byte {
+	if bin {
+		return k | flagBinary
+	}
+	return k
 }
 
 // checkRequest reports whether a request frame can be encoded: the
@@ -133,7 +143,7 @@ func readFrame(r *bufio.Reader) (frame, error) {
 
 // parseFrame decodes a frame without its length prefix.
 func parseFrame(buf []byte) (frame, error) {
-	f := frame{id: binary.BigEndian.Uint64(buf), kind: buf[8]}
+	f := frame{id: binary.BigEndian.Uint64(buf), kind: buf[8] &^ flagBinary, binary: buf[8]&flagBinary != 0}
 	p := buf[9:]
 	take := func(n int) ([]byte, bool) {
 		if n > len(p) {

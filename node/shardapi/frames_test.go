@@ -33,7 +33,7 @@ func TestFrameEncoding(t *testing.T) {
 		{"binary body", "PUT", "/p", nil, []byte{0, 1, 2, 255, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := appendRequest([]byte("junk"), 42, tc.method, tc.path, tc.header, tc.body)
+			b := appendRequest([]byte("junk"), 42, tc.method, tc.path, tc.header, tc.body, false)
 			f, err := readFrame(bufio.NewReader(bytes.NewReader(b[4:])))
 			if err != nil {
 				t.Fatal(err)
@@ -46,9 +46,9 @@ func TestFrameEncoding(t *testing.T) {
 					t.Fatalf("header %s: %v, want %v", k, f.header[k], vs)
 				}
 			}
-			r := appendResponse(nil, 7, 503, tc.body)
+			r := appendResponse(nil, 7, 503, tc.body, true)
 			f, err = readFrame(bufio.NewReader(bytes.NewReader(r)))
-			if err != nil || f.id != 7 || f.kind != kindResponse || f.status != 503 || !bytes.Equal(f.body, tc.body) {
+			if err != nil || f.id != 7 || f.kind != kindResponse || f.status != 503 || !f.binary || !bytes.Equal(f.body, tc.body) {
 				t.Fatalf("response decoded %+v, %v", f, err)
 			}
 		})
@@ -56,7 +56,7 @@ func TestFrameEncoding(t *testing.T) {
 }
 
 func TestFrameMalformed(t *testing.T) {
-	good := appendRequest(nil, 1, "POST", "/path", http.Header{"K": {"v"}}, []byte("body"))
+	good := appendRequest(nil, 1, "POST", "/path", http.Header{"K": {"v"}}, []byte("body"), false)
 	for _, tc := range []struct {
 		name string
 		b    []byte

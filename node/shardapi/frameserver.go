@@ -95,7 +95,8 @@ func (s *FrameServer) serve(ctx context.Context, fw *frameWriter, remote string,
 			s.log.Error("panic serving a frame", "path", f.path, "panic", p)
 			rw = &frameResponse{status: http.StatusInternalServerError, body: []byte(`{"error":true,"code":500,"errorNum":4,"errorMessage":"internal error"}`)}
 		}
-		_ = fw.send(func(b []byte) []byte { return appendResponse(b, f.id, rw.status, rw.body) })
+		bin := rw.header != nil && rw.header.Get("Content-Type") == ContentTypeBinary
+		_ = fw.send(func(b []byte) []byte { return appendResponse(b, f.id, rw.status, rw.body, bin) })
 	}()
 	req, err := http.NewRequestWithContext(ctx, f.method, f.path, bytes.NewReader(f.body))
 	if err != nil {
@@ -103,6 +104,9 @@ func (s *FrameServer) serve(ctx context.Context, fw *frameWriter, remote string,
 		return
 	}
 	req.Header = f.header
+	if f.binary {
+		req.Header.Set("Content-Type", ContentTypeBinary)
+	}
 	req.RemoteAddr = remote
 	req.RequestURI = f.path
 	s.handler.ServeHTTP(rw, req)
