@@ -211,12 +211,12 @@ func (c *Cluster) Shards(db, collection string) []ShardInfo {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ac := c.AgencyClient()
-	var colls map[string]cluster.PlanCollection
+	var colls map[string]*cluster.PlanCollection
 	if _, err := ac.Get(ctx, cluster.Join(cluster.PlanCollections, db), &colls); err != nil {
 		c.t.Fatal(err)
 	}
 	for cid, pc := range colls {
-		if pc.Name != collection {
+		if pc == nil || pc.Name != collection {
 			continue
 		}
 		var cur map[string]cluster.CurrentShard
