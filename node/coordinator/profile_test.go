@@ -22,7 +22,8 @@ import (
 // the CPU time per insert of each cluster process and of the whole cluster,
 // and how many documents each leader write carried (the coordinator's
 // coalescing). With ARANGOMESOS_BENCH_PROFILES=dir it also writes a 10 s
-// CPU profile of every DBServer and the coordinator there. Not part of
+// CPU profile of every DBServer and the coordinator there, and their
+// allocation profiles. Not part of
 // BenchmarkDataPlane: run it with -bench BenchmarkInsertProfile.
 func BenchmarkInsertProfile(b *testing.B) {
 	dir := os.Getenv("ARANGOMESOS_BENCH_PROFILES")
@@ -73,6 +74,9 @@ func BenchmarkInsertProfile(b *testing.B) {
 				if err := saveProfile(n, window, filepath.Join(dir, n.ID+".pprof")); err != nil {
 					b.Error(err)
 				}
+				if err := saveURL("http://"+n.Pprof+"/debug/pprof/allocs", filepath.Join(dir, n.ID+".allocs")); err != nil {
+					b.Error(err)
+				}
 			}()
 		}
 		pw.Wait()
@@ -100,9 +104,14 @@ func selfCPU() time.Duration {
 
 // saveProfile writes a CPU profile of node n over d to path.
 func saveProfile(n *testharness.Node, d time.Duration, path string) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", n.Pprof, int(d.Seconds())))
+	return saveURL(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", n.Pprof, int(d.Seconds())), path)
+}
+
+// saveURL writes what url answers to path.
+func saveURL(url, path string) error {
+	resp, err := http.Get(url)
 	if err != nil {
-		return fmt.Errorf("profile %s: %w", n.ID, err)
+		return fmt.Errorf("get %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(path)

@@ -22,6 +22,7 @@ import (
 type FrameServer struct {
 	handler http.Handler
 	log     *slog.Logger
+	workers *workerPool
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -33,7 +34,7 @@ func NewFrameServer(handler http.Handler, log *slog.Logger) *FrameServer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &FrameServer{handler: handler, log: log, conns: map[net.Conn]struct{}{}}
+	return &FrameServer{handler: handler, log: log, workers: newWorkerPool(), conns: map[net.Conn]struct{}{}}
 }
 
 // ServeHTTP upgrades a connection and serves its frames until it closes.
@@ -83,7 +84,7 @@ func (s *FrameServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		go s.serve(ctx, fw, remote, f)
+		s.workers.run(func() { s.serve(ctx, fw, remote, f) })
 	}
 }
 
@@ -98,11 +99,12 @@ func (s *FrameServer) serve(ctx context.Context, fw *frameWriter, remote string,
 		bin := rw.header != nil && rw.header.Get("Content-Type") == ContentTypeBinary
 		_ = fw.send(func(b []byte) []byte { return appendResponse(b, f.id, rw.status, rw.body, bin) })
 	}()
-	req, err := http.NewRequestWithContext(ctx, f.method, f.path, bytes.NewReader(f.body))
+	req, err := http.NewRequestWithContext(ctx, f.method, f.path, &arangohttp.MemoryBody{Reader: bytes.NewReader(f.body), Data: f.body})
 	if err != nil {
 		arangohttp.WriteError(rw, arangohttp.BadParameter("bad request frame: %v", err))
 		return
 	}
+	req.ContentLength = int64(len(f.body))
 	req.Header = f.header
 	if f.binary {
 		req.Header.Set("Content-Type", ContentTypeBinary)
@@ -116,10 +118,14 @@ func (s *FrameServer) serve(ctx context.Context, fw *frameWriter, remote string,
 func (s *FrameServer) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
 	}
+	s.workers.stop()
 }
 
 // frameResponse collects a handler's answer for a response frame.
