@@ -151,3 +151,139 @@ func skipNumber(b []byte, i int) (int, bool) {
 	_, err := strconv.ParseFloat(string(b[start:i]), 64)
 	return i, err == nil
 }
+
+// maxPlainMembers bounds the members of one object that Plain compares
+// for duplicates.
+const maxPlainMembers = 32
+
+// Plain reports whether the JSON document raw is an object that decoding
+// and encoding again would change only in the order of its members and
+// the spelling of its strings: valid UTF-8, compact (no space outside
+// strings), numbers that fit a float64, no escape sequences in member
+// names and no member name twice in one object, at any depth. Such a
+// document can be stored as it came. fn (if not nil) gets each top-level
+// member's name and value as Plain walks them; use what it got only when
+// Plain reports true.
+func Plain(raw []byte, fn func(name, value []byte)) bool {
+	if len(raw) < 2 || raw[0] != '{' || !utf8.Valid(raw) || !json.Valid(raw) {
+		return false
+	}
+	var scratch [16][]byte
+	names := scratch[:0]
+	if raw[1] == '}' {
+		return len(raw) == 2
+	}
+	i := 1
+	for {
+		value := plainName(raw, i, &names, 0)
+		if value < 0 {
+			return false
+		}
+		end, ok := plainValue(raw, value, &names)
+		if !ok || end >= len(raw) {
+			return false
+		}
+		if fn != nil {
+			fn(raw[i+1:value-2], raw[value:end])
+		}
+		switch raw[end] {
+		case ',':
+			i = end + 1
+		case '}':
+			return end+1 == len(raw)
+		default:
+			return false
+		}
+	}
+}
+
+// plainName checks the member name at b[i] (of an object whose names from
+// outer on are in names), records it and returns the index after its
+// colon, or -1.
+func plainName(b []byte, i int, names *[][]byte, outer int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	end := i + 1
+	for end < len(b) && b[end] != '"' {
+		if b[end] == '\\' {
+			return -1
+		}
+		end++
+	}
+	name := b[i+1 : end]
+	if len(*names)-outer >= maxPlainMembers {
+		return -1
+	}
+	for _, n := range (*names)[outer:] {
+		if bytes.Equal(n, name) {
+			return -1
+		}
+	}
+	*names = append(*names, name)
+	if end+1 >= len(b) || b[end+1] != ':' {
+		return -1
+	}
+	return end + 2
+}
+
+// plainValue checks the valid JSON value at b[i] for Plain and returns the
+// index after it; names holds the member names of the enclosing objects.
+func plainValue(b []byte, i int, names *[][]byte) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '{':
+		i++
+		if i < len(b) && b[i] == '}' {
+			return i + 1, true
+		}
+		outer := len(*names)
+		defer func() { *names = (*names)[:outer] }()
+		for {
+			if i = plainName(b, i, names, outer); i < 0 {
+				return 0, false
+			}
+			var ok bool
+			if i, ok = plainValue(b, i, names); !ok || i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case '}':
+				return i + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == '[':
+		i++
+		if i < len(b) && b[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i, ok = plainValue(b, i, names); !ok || i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case ']':
+				return i + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == '"':
+		return skipString(b, i), true
+	case c == 't' || c == 'n':
+		return i + 4, true
+	case c == 'f':
+		return i + 5, true
+	default:
+		return skipNumber(b, i)
+	}
+}

@@ -3,7 +3,9 @@ package arangohttp
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -96,7 +98,145 @@ func FuzzScanObject(f *testing.F) {
 	})
 }
 
+// roundTrip encodes and decodes v (numbers become float64).
+func roundTrip(v any) any {
+	var out any
+	_ = json.Unmarshal(mustMarshal(v), &out)
+	return out
+}
+
 func mustMarshal(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+func TestPlain(t *testing.T) {
+	for _, tc := range []struct {
+		raw   string
+		plain bool
+	}{
+		{`{}`, true},
+		{`{"name":"benchmark document","n":12345,"tags":["a","b","c"],"nested":{"x":1.5,"y":"z"}}`, true},
+		{`{"a":[],"b":{},"c":[{"d":null,"e":true,"f":false}],"s":"x \" \\ \u00e9 <>"}`, true},
+		{`{"a":{"x":1},"b":{"x":2}}`, true}, // the same name in different objects
+		{`{"a":1,"a":2}`, false},
+		{`{"a":{"x":1,"x":2}}`, false},
+		{`{"a":[{"x":1,"x":2}]}`, false},
+		{`{"a": 1}`, false},
+		{"{\"a\":1}\n", false},
+		{` {"a":1}`, false},
+		{`{"\u0061":1}`, false},
+		{`{"a":1e999}`, false},
+		{`[1]`, false},
+		{`{"a":1`, false},
+		{"{\"\xff\":1}", false},
+	} {
+		if got := Plain([]byte(tc.raw), nil); got != tc.plain {
+			t.Errorf("Plain(%s) = %v, want %v", tc.raw, got, tc.plain)
+		}
+	}
+	var many strings.Builder
+	many.WriteString("{")
+	for i := 0; i <= maxPlainMembers; i++ {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		fmt.Fprintf(&many, `"m%d":%d`, i, i)
+	}
+	many.WriteString("}")
+	if Plain([]byte(many.String()), nil) {
+		t.Error("an object with more than maxPlainMembers members is plain")
+	}
+}
+
+// FuzzPlain: a plain document decodes, is compact, has its numbers in
+// range and no duplicate member names.
+func FuzzPlain(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":[1,{"b":"c"}],"d":null}`, `{"a":1,"a":2}`, `{"a":{"b":1,"b":1}}`, `{"a":"\""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got := map[string][]byte{}
+		if !Plain(raw, func(n, v []byte) { got[string(n)] = v }) {
+			return
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("plain %q does not decode: %v", raw, err)
+		}
+		if err := CheckNumbers(v); err != nil {
+			t.Fatalf("plain %q: %v", raw, err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil || !bytes.Equal(compact.Bytes(), raw) {
+			t.Fatalf("plain %q is not compact", raw)
+		}
+		if n, m := memberTokens(raw), members(v); n != m {
+			t.Fatalf("plain %q has %d member names but %d distinct members", raw, n, m)
+		}
+		obj := v.(map[string]any)
+		if len(got) != len(obj) {
+			t.Fatalf("plain %q: members %q, decoded %v", raw, got, obj)
+		}
+		for k, val := range got {
+			var have any
+			if err := json.Unmarshal(val, &have); err != nil || !reflect.DeepEqual(have, roundTrip(obj[k])) {
+				t.Fatalf("plain %q: member %s = %s, decoded %v", raw, k, val, obj[k])
+			}
+		}
+	})
+}
+
+// memberTokens counts the member names in raw.
+func memberTokens(raw []byte) int {
+	type level struct{ object, wantName bool }
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var stack []level
+	n := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if k := len(stack) - 1; k >= 0 && stack[k].object && stack[k].wantName && tok != json.Delim('}') {
+			n++
+			stack[k].wantName = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{object: true, wantName: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a name comes next.
+		if k := len(stack) - 1; k >= 0 && stack[k].object {
+			stack[k].wantName = true
+		}
+	}
+}
+
+// members counts the members of every object in a decoded value.
+func members(v any) int {
+	switch t := v.(type) {
+	case map[string]any:
+		n := len(t)
+		for _, e := range t {
+			n += members(e)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, e := range t {
+			n += members(e)
+		}
+		return n
+	}
+	return 0
 }
