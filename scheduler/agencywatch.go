@@ -89,7 +89,7 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 	}
 	var arango struct {
 		Plan struct {
-			Collections map[string]map[string]cluster.PlanCollection `json:"Collections"`
+			Collections map[string]map[string]*cluster.PlanCollection `json:"Collections"`
 		} `json:"Plan"`
 		Current struct {
 			Collections map[string]map[string]map[string]cluster.CurrentShard `json:"Collections"`
@@ -114,6 +114,9 @@ func (a *agencyWatch) view(ctx context.Context, now time.Time) AgencyView {
 	v.ShardHolders = map[string]bool{}
 	for _, cols := range arango.Plan.Collections {
 		for _, c := range cols {
+			if c == nil {
+				continue
+			}
 			v.MaxReplicationFactor = max(v.MaxReplicationFactor, c.ReplicationFactor)
 			for _, servers := range c.Shards {
 				for _, s := range servers {

@@ -33,6 +33,9 @@ type ClusterOptions struct {
 	// DBServerArgs and CoordinatorArgs are extra flags for those roles.
 	DBServerArgs    []string
 	CoordinatorArgs []string
+	// Profile serves Go's profiles on every DBServer and coordinator
+	// (ARANGOMESOS_PPROF), at the address in its Node.Pprof.
+	Profile bool
 }
 
 // Cluster is a cluster of real arangomesos node processes started by a test.
@@ -57,6 +60,8 @@ type Node struct {
 	ID       string
 	Endpoint string // tcp://127.0.0.1:port
 	Dir      string
+	// Pprof is the host:port of the node's profiler (ClusterOptions.Profile).
+	Pprof string
 }
 
 // StartCluster builds the binary (once) and starts the cluster's processes;

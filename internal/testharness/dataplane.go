@@ -40,7 +40,12 @@ func (c *Cluster) startDataPlane() {
 		n := &Node{ID: id, Endpoint: fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t)), Dir: t.TempDir()}
 		args := localcluster.NodeArgs(localcluster.NodeSpec{Role: role, ID: id, Endpoint: n.Endpoint, DataDir: n.Dir,
 			Agency: c.AgentEndpoints(), SecretFile: c.SecretFile, RootPasswordFile: pwFile, LogLevel: "info", Extra: extra})
-		n.Process = StartProcess(t, strings.ToLower(id), c.bin, args)
+		var env []string
+		if c.opts.Profile {
+			n.Pprof = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+			env = append(env, "ARANGOMESOS_PPROF="+n.Pprof)
+		}
+		n.Process = StartProcess(t, strings.ToLower(id), c.bin, args, env...)
 		return n
 	}
 	for i := 0; i < c.opts.DBServers; i++ {
@@ -206,12 +211,12 @@ func (c *Cluster) Shards(db, collection string) []ShardInfo {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ac := c.AgencyClient()
-	var colls map[string]cluster.PlanCollection
+	var colls map[string]*cluster.PlanCollection
 	if _, err := ac.Get(ctx, cluster.Join(cluster.PlanCollections, db), &colls); err != nil {
 		c.t.Fatal(err)
 	}
 	for cid, pc := range colls {
-		if pc.Name != collection {
+		if pc == nil || pc.Name != collection {
 			continue
 		}
 		var cur map[string]cluster.CurrentShard

@@ -53,11 +53,28 @@ func WriteError(w http.ResponseWriter, err error) {
 	WriteJSON(w, ae.Code, body)
 }
 
+// MemoryBody is a request body that is in memory already (a frame's):
+// ReadBody returns Data instead of copying it.
+type MemoryBody struct {
+	*bytes.Reader
+	Data []byte
+}
+
+// Close does nothing.
+func (MemoryBody) Close() error { return nil }
+
 // ReadBody reads the whole request body, refusing more than limit bytes with
 // a 400 (errorNum 400) that names the limit.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultBodyLimit
+	}
+	if mb, ok := r.Body.(*MemoryBody); ok && mb.Reader.Len() == len(mb.Data) {
+		if int64(len(mb.Data)) > limit {
+			return nil, BadParameter("request body too large: limit is %d bytes", limit)
+		}
+		_, _ = mb.Reader.Seek(0, io.SeekEnd)
+		return mb.Data, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {

@@ -50,6 +50,22 @@ func ShardIndex(values []any, n int) int {
 	return int(h.Sum64() % uint64(n))
 }
 
+// KeyShardIndex is ShardIndex([]any{key}, n) — the shard of a document of
+// a collection sharded by _key alone — without allocating.
+func KeyShardIndex(key string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	const offset, prime = 14695981039346656037, 1099511628211 // FNV-1a, 64 bits
+	h := uint64(offset)
+	h = (h ^ 's') * prime
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * prime
+	}
+	h = (h ^ 0xff) * prime
+	return int(h % uint64(n))
+}
+
 type byteWriter interface{ Write([]byte) (int, error) }
 
 func hashValue(h byteWriter, v any) {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,11 +77,36 @@ type PlanCollection struct {
 	// Coordinator is the id of the coordinator that creates the collection
 	// while IsBuilding.
 	Coordinator string `json:"coordinator,omitempty"`
+
+	// sorted remembers ShardNames' answer for the shards it was computed
+	// from.
+	sorted atomic.Pointer[[]string]
 }
 
 // ShardNames returns the collection's shards ordered by numeric id (the
-// order in which documents are hashed to shards).
-func (c *PlanCollection) ShardNames() []string { return SortShards(c.Shards) }
+// order in which documents are hashed to shards). Do not modify the
+// slice.
+func (c *PlanCollection) ShardNames() []string {
+	if p := c.sorted.Load(); p != nil && sameShards(*p, c.Shards) {
+		return *p
+	}
+	names := SortShards(c.Shards)
+	c.sorted.Store(&names)
+	return names
+}
+
+// sameShards reports whether names are exactly the shards of m.
+func sameShards(names []string, m map[string][]string) bool {
+	if len(names) != len(m) {
+		return false
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // CurrentShard is /arango/Current/Collections/<db>/<cid>/<shard>, written by
 // the shard's leader: Servers is [leader, in-sync followers…]. Only servers

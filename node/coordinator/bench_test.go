@@ -48,21 +48,28 @@ func (bc *benchClient) do(method, path string, body []byte) (int, error) {
 // clusterCPU sums the CPU time (user and system) the cluster's processes
 // have used so far, from /proc.
 func clusterCPU(c *testharness.Cluster) time.Duration {
-	var ticks int64
+	var total time.Duration
 	for _, n := range append(append(append([]*testharness.Node(nil), c.Agents...), c.DBServers...), c.Coordinators...) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.Pid()))
-		if err != nil {
-			continue
-		}
-		// Fields after the command name: utime and stime are the 12th and 13th.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-		if len(f) > 12 {
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			s, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += u + s
-		}
+		total += processCPU(n)
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return total
+}
+
+// processCPU is the CPU time (user and system) node n's process has used
+// so far, from /proc; 0 when it cannot be read.
+func processCPU(n *testharness.Node) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n.Pid()))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name: utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) <= 12 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * time.Second / 100 // USER_HZ
 }
 
 // latencies runs n operations over clients goroutines and returns the

@@ -117,7 +117,7 @@ func (s *Server) sendWrite(ctx context.Context, db string, c *cluster.PlanCollec
 	h.Set(shardapi.HeaderOpID, newOpID())
 	var resp shardapi.WriteResponse
 	if err := s.onLeader(ctx, db, c, shard, func(ctx context.Context, ep string) error {
-		return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathWrite, shard), h, req, &resp)
+		return s.client.Call(ctx, ep, http.MethodPost, shardapi.Path(shardapi.PathWrite, shard), h, &req, &resp)
 	}); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,9 @@ func replicationFactorOf(v any) (int, bool) {
 // boolParam reads a query parameter as ArangoDB does: true/1/yes are true;
 // absent gives def.
 func boolParam(r *http.Request, name string, def bool) bool {
+	if r.URL.RawQuery == "" {
+		return def
+	}
 	v, ok := r.URL.Query()[name]
 	if !ok || len(v) == 0 {
 		return def
@@ -443,7 +446,7 @@ func (s *Server) updateCollection(ctx context.Context, db, cid string, change fu
 			return nil, err
 		}
 		res, err := s.agency.Write(ctx, cluster.Transaction{
-			Ops:      map[string]cluster.Operation{key: cluster.Set(pc), cluster.PlanVersion: cluster.Increment(1)},
+			Ops:      map[string]cluster.Operation{key: cluster.Set(&pc), cluster.PlanVersion: cluster.Increment(1)},
 			Preconds: map[string]cluster.Precondition{key: cluster.Old(raw)}})
 		if err != nil {
 			return nil, err

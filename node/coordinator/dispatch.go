@@ -23,6 +23,9 @@ func shardOf(c *cluster.PlanCollection, key string, doc map[string]any) (string,
 	if len(names) == 0 {
 		return "", false
 	}
+	if defaultSharding(c) {
+		return names[cluster.KeyShardIndex(key, len(names))], true
+	}
 	values := make([]any, len(c.ShardKeys))
 	complete := true
 	for i, k := range c.ShardKeys {

@@ -20,6 +20,9 @@ type docItem struct {
 	key   string
 	shard string // "" sends it to every shard (custom shard keys, key only)
 	res   *shardapi.Result
+	// passed: an insert whose document goes to its shard as the client
+	// sent it (with _key added if it had none), not decoded (passKey).
+	passed bool
 }
 
 func itemError(code, num int, msg string) *shardapi.Result {
@@ -79,9 +82,21 @@ func (s *Server) prepare(ctx context.Context, c *cluster.PlanCollection, op shar
 	items := make([]*docItem, len(docs))
 	var needKeys []int
 	maps := make([]map[string]any, len(docs))
+	passInserts := op == shardapi.OpInsert && urlKey == "" && defaultSharding(c)
 	for i, raw := range docs {
 		it := &docItem{}
 		items[i] = it
+		if passInserts {
+			if key, hasKey, ok := passKey(raw, c); ok {
+				it.passed = true
+				if !hasKey {
+					needKeys = append(needKeys, i)
+				} else {
+					it.key, it.raw = key, raw
+				}
+				continue
+			}
+		}
 		var m map[string]any
 		if op == shardapi.OpRemove && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '"' {
 			var k string
@@ -145,6 +160,13 @@ func (s *Server) prepare(ctx context.Context, c *cluster.PlanCollection, op shar
 	}
 	for i, it := range items {
 		if it.res != nil {
+			continue
+		}
+		if it.passed {
+			if it.raw == nil {
+				it.raw = withKey(docs[i], it.key)
+			}
+			it.shard, _ = shardOf(c, it.key, nil)
 			continue
 		}
 		m := maps[i]

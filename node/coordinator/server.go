@@ -130,6 +130,7 @@ func (s *Server) Close() {
 	}
 	cancel()
 	s.cancel()
+	s.client.Close()
 }
 
 // View returns the coordinator's typed view of the Agency (Plan, Current,

@@ -12,8 +12,10 @@ import (
 )
 
 // Register adds the DBServer's internal API (node/shardapi) and its
-// metrics to mux.
+// metrics to mux, and serves the API's frame connections with mux too.
 func (s *Server) Register(mux *arangohttp.Mux) {
+	s.frames = shardapi.NewFrameServer(mux, s.log)
+	mux.Handle("GET "+shardapi.PathFrames, s.frames)
 	mux.HandleFunc("POST "+shardapi.PathWrite, s.handleWrite)
 	mux.HandleFunc("POST "+shardapi.PathRead, s.handleRead)
 	mux.HandleFunc("POST "+shardapi.PathQuery, s.handleQuery)
@@ -51,10 +53,7 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
 	var v T
 	body, err := arangohttp.ReadBody(r, arangohttp.DefaultBodyLimit*4)
 	if err == nil {
-		err = json.Unmarshal(body, &v)
-		if err != nil {
-			err = arangohttp.Errorf(http.StatusBadRequest, arangohttp.ErrNumHTTPCorruptedJSON, "invalid JSON: %v", err)
-		}
+		err = shardapi.DecodeRequest(r, body, &v)
 	}
 	if err != nil {
 		arangohttp.WriteError(w, err)
@@ -83,7 +82,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	arangohttp.WriteJSON(w, http.StatusOK, resp)
+	shardapi.Answer(w, r, resp)
 }
 
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +188,7 @@ func (s *Server) handleReplicate(w http.ResponseWriter, r *http.Request) {
 		arangohttp.WriteError(w, err)
 		return
 	}
-	arangohttp.WriteJSON(w, http.StatusOK, shardapi.ReplicateResponse{Seq: seq})
+	shardapi.Answer(w, r, &shardapi.ReplicateResponse{Seq: seq})
 }
 
 func (s *Server) handleSyncBegin(w http.ResponseWriter, r *http.Request) {

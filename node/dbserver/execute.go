@@ -38,6 +38,15 @@ func execute(tx *storage.Tx, req *shardapi.WriteRequest, clock *storage.Clock) (
 }
 
 func executeOne(tx *storage.Tx, req *shardapi.WriteRequest, raw json.RawMessage, clock *storage.Clock) (shardapi.Result, *shardapi.Mutation, error) {
+	if res, mut, ok, err := insertPlain(tx, req, raw, clock); ok || err != nil {
+		return res, mut, err
+	}
+	return executeDecoded(tx, req, raw, clock)
+}
+
+// executeDecoded applies one document of a write request by decoding it:
+// every operation and every case.
+func executeDecoded(tx *storage.Tx, req *shardapi.WriteRequest, raw json.RawMessage, clock *storage.Clock) (shardapi.Result, *shardapi.Mutation, error) {
 	m, bad := decodeObject(raw)
 	if bad != nil {
 		return *bad, nil, nil
@@ -127,16 +136,22 @@ func executeOne(tx *storage.Tx, req *shardapi.WriteRequest, raw json.RawMessage,
 		return docError(http.StatusBadRequest, arangohttp.ErrNumDocumentTypeInvalid, "cannot encode document: %v", err), nil, nil
 	}
 	if err := tx.Put(key, rev, body, false); err != nil {
-		var ue *storage.UniqueError
-		if errors.As(err, &ue) {
-			return docError(http.StatusConflict, arangohttp.ErrNumUniqueConstraintViolated, "%s", ue.Error()), nil, nil
-		}
-		return shardapi.Result{}, nil, err
+		return putError(err)
 	}
 	if opts.ReturnNew {
 		res.New = json.RawMessage(body)
 	}
 	return res, &shardapi.Mutation{Key: key, Rev: rev, Doc: body}, nil
+}
+
+// putError is the result of a document whose Put failed: a unique index's
+// conflict, or the transaction's error.
+func putError(err error) (shardapi.Result, *shardapi.Mutation, error) {
+	var ue *storage.UniqueError
+	if errors.As(err, &ue) {
+		return docError(http.StatusConflict, arangohttp.ErrNumUniqueConstraintViolated, "%s", ue.Error()), nil, nil
+	}
+	return shardapi.Result{}, nil, err
 }
 
 func mustNotChangeShardKeys() shardapi.Result {

@@ -38,12 +38,22 @@ func (sh *shard) leaderCheckLocked() error {
 		return errNotLeader()
 	case !sh.srv.hasLease():
 		return errNotLeader()
-	case sh.srv.cachedPlanLeader(sh.db, sh.cid, sh.name) != sh.srv.id:
+	case sh.planLeaderLocked() != sh.srv.id:
 		// The lease says the cache holds every Plan change up to the last
 		// acknowledged heartbeat; maintenance may not have acted on it yet.
 		return errNotLeader()
 	}
 	return nil
+}
+
+// planLeaderLocked is cachedPlanLeader for the shard, read again only when
+// the Agency cache has changed since the last time; sh.mu is held.
+func (sh *shard) planLeaderLocked() string {
+	ch := sh.srv.cfg.Cache.Changed()
+	if sh.planLeaderAt != ch {
+		sh.planLeader, sh.planLeaderAt = sh.srv.cachedPlanLeader(sh.db, sh.cid, sh.name), ch
+	}
+	return sh.planLeader
 }
 
 // opRecord is what a leader keeps under an operation id.
@@ -170,7 +180,7 @@ func (sh *shard) readCheck() error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	// A resigning leader serves reads until the Plan names its successor.
-	if sh.role == roleResigned && sh.srv.hasLease() && sh.srv.cachedPlanLeader(sh.db, sh.cid, sh.name) == "_"+sh.srv.id {
+	if sh.role == roleResigned && sh.srv.hasLease() && sh.planLeaderLocked() == "_"+sh.srv.id {
 		return nil
 	}
 	return sh.leaderCheckLocked()

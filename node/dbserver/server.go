@@ -99,6 +99,7 @@ type Server struct {
 	repl    *shardapi.Client // replication: the drop timeout
 	sync    *shardapi.Client // resynchronization: longer requests
 	metrics *metrics
+	frames  *shardapi.FrameServer // set by Register
 
 	mu      sync.Mutex
 	shards  map[string]*shard
@@ -168,6 +169,11 @@ func (s *Server) Drain(timeout time.Duration) {
 // saying SHUTDOWN.
 func (s *Server) Close() error {
 	s.cancel()
+	if s.frames != nil {
+		s.frames.Close()
+	}
+	s.repl.Close()
+	s.sync.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

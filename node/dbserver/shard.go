@@ -59,6 +59,10 @@ type shard struct {
 	following leaderRef
 	inSync    bool
 	resyncing context.CancelFunc
+	// planLeader remembers the Plan's leader as the Agency cache said it
+	// until the cache changes (planLeaderAt is its Changed channel then).
+	planLeader   string
+	planLeaderAt <-chan struct{}
 
 	// fmu guards the in-sync followers and the commit signal.
 	fmu      sync.Mutex

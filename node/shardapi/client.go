@@ -3,6 +3,7 @@ package shardapi
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arangomesos/arangomesos/node/arangohttp"
@@ -20,12 +22,19 @@ import (
 // or the request timed out).
 var ErrUnreachable = errors.New("shardapi: server unreachable")
 
-// Client calls DBServers' internal API. It is safe for concurrent use.
+// Client calls DBServers' internal API, over frame connections (see
+// frames.go) where the server accepts them and plain HTTP otherwise. It is
+// safe for concurrent use.
 type Client struct {
 	tokens *cluster.TokenSource
 	http   *http.Client
 	// Timeout bounds every request that has no earlier deadline.
 	Timeout time.Duration
+	// NoFrames makes the client use plain HTTP only.
+	NoFrames bool
+
+	mu        sync.Mutex
+	endpoints map[string]*frameEndpoint // by base URL
 }
 
 // NewClient returns a client signing with tokens.
@@ -41,6 +50,12 @@ func NewClient(tokens *cluster.TokenSource, timeout time.Duration) *Client {
 		DisableCompression:  true,
 	}
 	return &Client{tokens: tokens, http: &http.Client{Transport: tr}, Timeout: timeout}
+}
+
+// Close closes the client's connections; calls under way fail.
+func (c *Client) Close() {
+	c.closeFrames()
+	c.http.CloseIdleConnections()
 }
 
 // Path fills in the shard of a path constant.
@@ -59,51 +74,101 @@ func (c *Client) Call(ctx context.Context, endpoint, method, path string, header
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("shardapi: encode request: %w", err)
+	var conn *frameConn
+	if !c.NoFrames && strings.HasPrefix(base, "http://") {
+		if conn, err = c.frameConn(ctx, base); err != nil {
+			return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	body, bin, err := encodeBody(in, conn != nil)
 	if err != nil {
 		return err
+	}
+	var a answer
+	if conn != nil {
+		a, err = conn.call(ctx, method, path, header, body, bin)
+	} else {
+		a, err = c.roundTripHTTP(ctx, base, method, path, header, body)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
+	}
+	if a.status >= 300 {
+		var e struct {
+			ErrorNum     int    `json:"errorNum"`
+			ErrorMessage string `json:"errorMessage"`
+		}
+		if json.Unmarshal(a.body, &e) != nil || e.ErrorNum == 0 {
+			e.ErrorNum, e.ErrorMessage = a.status, strings.TrimSpace(string(a.body))
+		}
+		return &arangohttp.Error{Code: a.status, Num: e.ErrorNum, Message: e.ErrorMessage}
+	}
+	if out == nil {
+		return nil
+	}
+	if a.binary {
+		bu, ok := out.(encoding.BinaryUnmarshaler)
+		if !ok {
+			return fmt.Errorf("shardapi: binary answer of %s for %T", path, out)
+		}
+		err = bu.UnmarshalBinary(a.body)
+	} else {
+		err = json.Unmarshal(a.body, out)
+	}
+	if err != nil {
+		return fmt.Errorf("shardapi: decode answer of %s: %w", path, err)
+	}
+	return nil
+}
+
+// encodeBody encodes a request body: in the binary encoding when asked
+// for and in has one, else as JSON. It reports whether it is binary.
+func encodeBody(in any, binary bool) ([]byte, bool, error) {
+	if in == nil {
+		return nil, false, nil
+	}
+	if ba, ok := in.(encoding.BinaryAppender); ok && binary {
+		b, err := ba.AppendBinary(nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("shardapi: encode request: %w", err)
+		}
+		return b, true, nil
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, false, fmt.Errorf("shardapi: encode request: %w", err)
+	}
+	return b, false, nil
+}
+
+// roundTripHTTP sends one request as plain HTTP and returns the answer;
+// an error means there was none.
+func (c *Client) roundTripHTTP(ctx context.Context, base, method, path string, header http.Header, body []byte) (answer, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return answer{}, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if err := c.tokens.Authorize(req); err != nil {
-		return err
+		return answer{}, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("%w: %s %s: read answer: %v", ErrUnreachable, method, base+path, err)
+		return answer{}, fmt.Errorf("read answer: %w", err)
 	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			ErrorNum     int    `json:"errorNum"`
-			ErrorMessage string `json:"errorMessage"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.ErrorNum == 0 {
-			e.ErrorNum, e.ErrorMessage = resp.StatusCode, strings.TrimSpace(string(b))
-		}
-		return &arangohttp.Error{Code: resp.StatusCode, Num: e.ErrorNum, Message: e.ErrorMessage}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("shardapi: decode answer of %s: %w", path, err)
-	}
-	return nil
+	return answer{status: resp.StatusCode, body: b}, nil
 }
 
 // ErrorNum returns the ArangoDB errorNum of err (0 if it has none).

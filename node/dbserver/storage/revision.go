@@ -58,8 +58,16 @@ func ParseRev(s string) (Rev, error) {
 	return Rev(v), nil
 }
 
-// Hex is the fixed-width sortable form stored in front of each document.
-func (r Rev) Hex() string { return fmt.Sprintf("%016x", uint64(r)) }
+// Hex is the fixed-width sortable form stored in front of each document:
+// 16 lower-case hex digits.
+func (r Rev) Hex() string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i, v := 15, uint64(r); i >= 0; i, v = i-1, v>>4 {
+		b[i] = digits[v&15]
+	}
+	return string(b[:])
+}
 
 // Clock hands out strictly increasing revisions. It is safe for concurrent
 // use.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -186,4 +187,22 @@ func TestGroupedSync(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+func TestStateEncodeMatchesJSON(t *testing.T) {
+	for _, st := range []State{{}, {Term: 3, Seq: 1 << 40, Leader: "PRMR-0001", MaxRev: 1<<63 + 9},
+		{Leader: `odd "id" <&> \ é`}, {Leader: "\x01"}} {
+		want, _ := json.Marshal(st)
+		if got := st.encode(); got != string(want) {
+			t.Errorf("encode %+v = %s, want %s", st, got, want)
+		}
+	}
+}
+
+func TestRevHex(t *testing.T) {
+	for _, r := range []Rev{0, 1, 0xabcdef, 1<<64 - 1} {
+		if got, want := r.Hex(), fmt.Sprintf("%016x", uint64(r)); got != want {
+			t.Errorf("Hex(%d) = %s, want %s", r, got, want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,36 @@ type State struct {
 	Leader string `json:"leader"`
 	// MaxRev is the highest revision the shard has seen.
 	MaxRev Rev `json:"maxRev"`
+}
+
+// encode is the JSON form of st that the store keeps, without reflection:
+// Update writes it with every transaction.
+func (st State) encode() string {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"term":`...)
+	b = strconv.AppendUint(b, st.Term, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, st.Seq, 10)
+	b = append(b, `,"leader":`...)
+	if plainJSONString(st.Leader) {
+		b = append(append(append(b, '"'), st.Leader...), '"')
+	} else {
+		l, _ := json.Marshal(st.Leader)
+		b = append(b, l...)
+	}
+	b = append(b, `,"maxRev":`...)
+	b = strconv.AppendUint(b, uint64(st.MaxRev), 10)
+	return string(append(b, '}'))
+}
+
+// plainJSONString reports whether s encodes in JSON as itself in quotes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Doc is one stored document.
@@ -270,8 +301,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			return err
 		}
 		if t.stateDirty {
-			b, _ := json.Marshal(t.state)
-			if _, _, err := btx.Set(stateKey, string(b), nil); err != nil {
+			if _, _, err := btx.Set(stateKey, t.state.encode(), nil); err != nil {
 				return err
 			}
 		}
