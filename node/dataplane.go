@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -140,17 +139,4 @@ func runCoordinator(ctx context.Context, cfg Config, log *slog.Logger, id string
 		log.Error("http server stopped", "err", err)
 	}
 	return shutdown(log, srv, coordinatorInFlightWait, func() error { s.Close(); return nil })
-}
-
-// startProfiler serves Go's profiles (net/http/pprof) on the address in
-// ARANGOMESOS_PPROF, when set: for operators chasing a slow node.
-func startProfiler(log *slog.Logger) {
-	addr := os.Getenv("ARANGOMESOS_PPROF")
-	if addr == "" {
-		return
-	}
-	m := http.NewServeMux()
-	m.HandleFunc("/debug/pprof/", pprof.Index)
-	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	go func() { log.Warn("profiler stopped", "err", http.ListenAndServe(addr, m)) }()
 }

@@ -157,6 +157,7 @@ func runAgent(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, i
 	// An agent's heap is small and short-lived garbage dominates; collecting
 	// less often saves CPU on every write.
 	debug.SetGCPercent(400)
+	startProfiler(log)
 	a, err := agency.Start(agency.Config{
 		ID: id, Endpoint: cfg.Address, Listener: ln, Peers: cfg.AgencyEndpoints, Size: cfg.AgencySize,
 		DataDir: dir.sub("agency"), Secret: secret, Timing: cfg.Agency, Logger: log,

@@ -33,8 +33,8 @@ type ClusterOptions struct {
 	// DBServerArgs and CoordinatorArgs are extra flags for those roles.
 	DBServerArgs    []string
 	CoordinatorArgs []string
-	// Profile serves Go's profiles on every DBServer and coordinator
-	// (ARANGOMESOS_PPROF), at the address in its Node.Pprof.
+	// Profile serves Go's profiles on every node (ARANGOMESOS_PPROF), at
+	// the address in its Node.Pprof.
 	Profile bool
 }
 
@@ -91,7 +91,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	peers := c.AgentEndpoints()
 	for _, a := range c.Agents {
-		a.Process = StartProcess(t, strings.ToLower(a.ID), c.bin, c.agentFlags(a, peers, opts.Agents))
+		a.Process = StartProcess(t, strings.ToLower(a.ID), c.bin, c.agentFlags(a, peers, opts.Agents), c.profileEnv(a)...)
 	}
 	c.WaitAgencyLeader()
 	c.startDataPlane()
@@ -152,6 +152,15 @@ func (c *Cluster) WaitAgencyLeader() *Node {
 		return errors.New("no agent leads")
 	})
 	return leader
+}
+
+// profileEnv gives n a profiler address when the cluster profiles.
+func (c *Cluster) profileEnv(n *Node) []string {
+	if !c.opts.Profile {
+		return nil
+	}
+	n.Pprof = fmt.Sprintf("127.0.0.1:%d", FreePort(c.t))
+	return []string{"ARANGOMESOS_PPROF=" + n.Pprof}
 }
 
 // AddAgent starts a fresh agent with a new id that knows the cluster's

@@ -40,12 +40,7 @@ func (c *Cluster) startDataPlane() {
 		n := &Node{ID: id, Endpoint: fmt.Sprintf("tcp://127.0.0.1:%d", FreePort(t)), Dir: t.TempDir()}
 		args := localcluster.NodeArgs(localcluster.NodeSpec{Role: role, ID: id, Endpoint: n.Endpoint, DataDir: n.Dir,
 			Agency: c.AgentEndpoints(), SecretFile: c.SecretFile, RootPasswordFile: pwFile, LogLevel: "info", Extra: extra})
-		var env []string
-		if c.opts.Profile {
-			n.Pprof = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-			env = append(env, "ARANGOMESOS_PPROF="+n.Pprof)
-		}
-		n.Process = StartProcess(t, strings.ToLower(id), c.bin, args, env...)
+		n.Process = StartProcess(t, strings.ToLower(id), c.bin, args, c.profileEnv(n)...)
 		return n
 	}
 	for i := 0; i < c.opts.DBServers; i++ {

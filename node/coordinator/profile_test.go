@@ -22,8 +22,7 @@ import (
 // the CPU time per insert of each cluster process and of the whole cluster,
 // and how many documents each leader write carried (the coordinator's
 // coalescing). With ARANGOMESOS_BENCH_PROFILES=dir it also writes a 10 s
-// CPU profile of every DBServer and the coordinator there, and their
-// allocation profiles. Not part of
+// CPU profile and an allocation profile of every node there. Not part of
 // BenchmarkDataPlane: run it with -bench BenchmarkInsertProfile.
 func BenchmarkInsertProfile(b *testing.B) {
 	dir := os.Getenv("ARANGOMESOS_BENCH_PROFILES")
@@ -67,7 +66,7 @@ func BenchmarkInsertProfile(b *testing.B) {
 		time.Sleep(window)
 	} else {
 		var pw sync.WaitGroup
-		for _, n := range append(append([]*testharness.Node(nil), c.DBServers...), c.Coordinators...) {
+		for _, n := range nodes {
 			pw.Add(1)
 			go func() {
 				defer pw.Done()
