@@ -75,7 +75,7 @@ func (c *Client) Call(ctx context.Context, endpoint, method, path string, header
 		defer cancel()
 	}
 	var conn *frameConn
-	if !c.NoFrames && strings.HasPrefix(base, "http://") {
+	if !c.NoFrames && strings.HasPrefix(base, "http://") && !bulkPath(path) {
 		if conn, err = c.frameConn(ctx, base); err != nil {
 			return fmt.Errorf("%w: %s %s: %v", ErrUnreachable, method, base+path, err)
 		}
@@ -119,6 +119,28 @@ func (c *Client) Call(ctx context.Context, endpoint, method, path string, header
 		return fmt.Errorf("shardapi: decode answer of %s: %w", path, err)
 	}
 	return nil
+}
+
+// bulkPaths are the calls whose answers can be large (a query's documents,
+// a resync's key lists, documents and operations). They go over plain HTTP
+// on pooled connections: on the one frame connection a server shares, a
+// megabyte answer would hold up every write and replication call queued
+// behind it.
+var bulkPaths = []string{PathQuery, PathChunks, PathKeys, PathDocs, PathTail}
+
+// bulkPath reports whether path (a filled-in path constant, maybe with a
+// query string) is one of bulkPaths.
+func bulkPath(path string) bool {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	for _, p := range bulkPaths {
+		prefix, suffix, _ := strings.Cut(p, "{shard}")
+		if strings.HasPrefix(path, prefix) && strings.HasSuffix(path, suffix) && len(path) > len(prefix)+len(suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // encodeBody encodes a request body: in the binary encoding when asked

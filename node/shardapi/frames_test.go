@@ -239,3 +239,43 @@ func TestFrameRequestTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBulkCallsUseHTTP: calls whose answers can be large leave the shared
+// frame connection alone, so that they never hold up writes behind them.
+func TestBulkCallsUseHTTP(t *testing.T) {
+	mux := arangohttp.NewMux()
+	framed := func(w http.ResponseWriter, r *http.Request) {
+		_, f := r.Body.(*arangohttp.MemoryBody)
+		arangohttp.WriteJSON(w, http.StatusOK, map[string]bool{"framed": f})
+	}
+	for _, p := range []string{PathWrite, PathReplicate, PathRead, PathQuery, PathKeys, PathDocs, PathTail, PathChunks} {
+		mux.HandleFunc("POST "+p, framed)
+	}
+	fs := NewFrameServer(mux, nil)
+	mux.Handle("GET "+PathFrames, fs)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(fs.Close)
+	c := NewClient(nil, 5*time.Second)
+	defer c.Close()
+	for _, tc := range []struct {
+		path   string
+		framed bool
+	}{
+		{PathWrite, true}, {PathReplicate, true}, {PathRead, true},
+		{PathQuery, false}, {PathKeys, false}, {PathDocs, false}, {PathTail, false}, {PathChunks, false},
+	} {
+		var out map[string]bool
+		if err := c.Call(context.Background(), srv.URL, "POST", Path(tc.path, "s1001")+"?x=1", nil, struct{}{}, &out); err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if out["framed"] != tc.framed {
+			t.Errorf("%s: framed %v, want %v", tc.path, out["framed"], tc.framed)
+		}
+	}
+	for _, p := range []string{"/_internal/shard//query", "/_internal/shard/s1/write", "/query"} {
+		if bulkPath(p) {
+			t.Errorf("bulkPath(%q) = true", p)
+		}
+	}
+}
