@@ -51,10 +51,6 @@ func DefaultDataPlaneConfig() DataPlaneConfig {
 		ReplicationLogEntries: 100000, DefaultReplicationFactor: 1, DrainDelay: time.Second}
 }
 
-// dataPlaneOpenPaths are open on DBServers and coordinators too: the
-// metrics the autoscaler scrapes.
-var dataPlaneOpenPaths = append([]string{"/_admin/metrics"}, openPaths...)
-
 // dataPlaneSetup starts the profiler (if asked for) and returns the
 // server's token source and Agency client.
 func dataPlaneSetup(cfg Config, log *slog.Logger, id string, secret cluster.Secret) (*cluster.TokenSource, *cluster.AgencyClient, error) {
@@ -85,7 +81,7 @@ func runDBServer(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir
 	}
 	mux := info.routes()
 	s.Register(mux)
-	srv := &http.Server{Handler: arangohttp.RequireSuperuser(secret, mux, dataPlaneOpenPaths...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: arangohttp.RequireSuperuser(secret, mux, openPaths...), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("DBServer serving", "endpoint", cfg.Address)

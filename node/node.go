@@ -176,6 +176,7 @@ func runAgent(ctx context.Context, cfg Config, log *slog.Logger, dir *dataDir, i
 	go supervision.NewRunner(a, supCfg, cfg.SupervisionFrequency, log).Run(supCtx)
 	mux := info.routes()
 	mux.Handle("/_api/agency/", a.Handler())
+	mux.Handle("GET /_admin/metrics", a.MetricsHandler())
 	srv := &http.Server{Handler: arangohttp.RequireSuperuser(secret, mux, openPaths...), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(a.HTTPListener()) }()

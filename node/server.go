@@ -10,9 +10,10 @@ import (
 // Version is the ArangoDB version the nodes report; drivers check it.
 const Version = "3.11.0"
 
-// openPaths are answered without authentication: the health check the
-// executor and load balancers use reveals nothing.
-var openPaths = []string{"/_admin/server/availability"}
+// openPaths are answered without authentication on every node: the health
+// check the executor and load balancers use, and the Prometheus metrics
+// that monitoring and the autoscaler scrape; neither reveals data.
+var openPaths = []string{"/_admin/server/availability", "/_admin/metrics"}
 
 // serverInfo answers the routes every server has.
 type serverInfo struct {

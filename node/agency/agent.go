@@ -125,6 +125,7 @@ type Agent struct {
 	verifier  *verifier
 	writes    *writeBatcher
 	notifyCh  chan bool
+	metrics   *metrics
 
 	// leading holds the term in which this agent became a ready leader
 	// (barrier passed, layout written), or 0.
@@ -173,6 +174,7 @@ func Start(cfg Config) (*Agent, error) {
 	}}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.fsm.notify = a.dispatchNotifications
+	a.metrics = newMetrics(a)
 
 	// Without freelist sync a commit writes less (the freelist is rebuilt by
 	// scanning when the file is opened, so a crash loses nothing; etcd runs
@@ -212,7 +214,7 @@ func Start(cfg Config) (*Agent, error) {
 	}
 	// The log cache spares the leader reading recent entries back from disk
 	// to send them to the followers.
-	logs, err := raft.NewLogCache(4096, a.store)
+	logs, err := raft.NewLogCache(4096, timedLogStore{a.store, a.metrics})
 	if err != nil {
 		a.shutdownTransport()
 		return nil, fmt.Errorf("agency: log cache: %w", err)
@@ -223,7 +225,8 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agency: start raft: %w", err)
 	}
 	a.verifier = newVerifier(a.raft)
-	a.writes = &writeBatcher{propose: func(payload []byte) (*ApplyResult, error) { return a.propose(kindWrite, payload) }}
+	a.writes = &writeBatcher{propose: func(payload []byte) (*ApplyResult, error) { return a.propose(kindWrite, payload) },
+		onEntry: func(requests int) { a.metrics.requests.Observe(float64(requests)) }}
 	obsCh := make(chan raft.Observation, 64)
 	a.raft.RegisterObserver(raft.NewObserver(obsCh, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -426,7 +429,8 @@ func (a *Agent) propose(kind byte, payload []byte) (*ApplyResult, error) {
 	if a.raft.State() != raft.Leader {
 		return nil, a.leaderErrOr(ErrNotLeader)
 	}
-	f := a.raft.Apply(encodeEntry(kind, time.Now().UnixMilli(), payload), applyTimeout)
+	start := time.Now()
+	f := a.raft.Apply(encodeEntry(kind, start.UnixMilli(), payload), applyTimeout)
 	if err := f.Error(); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
@@ -439,6 +443,7 @@ func (a *Agent) propose(kind byte, payload []byte) (*ApplyResult, error) {
 			return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
 		}
 	}
+	a.metrics.apply.Observe(time.Since(start).Seconds())
 	switch r := f.Response().(type) {
 	case *ApplyResult:
 		return r, nil

@@ -31,6 +31,9 @@ type writeBatcher struct {
 	// propose appends a write entry with payload and waits until it is
 	// applied.
 	propose func(payload []byte) (*ApplyResult, error)
+	// onEntry, when set, learns how many requests each proposed entry
+	// holds.
+	onEntry func(requests int)
 
 	mu       sync.Mutex
 	queue    []*pendingWrite
@@ -118,6 +121,9 @@ func (b *writeBatcher) flush(batch []*pendingWrite) {
 			close(p.done)
 		}
 	}()
+	if b.onEntry != nil {
+		b.onEntry(len(batch))
+	}
 	if len(batch) == 1 {
 		batch[0].res, batch[0].err = b.propose(batch[0].body)
 		return

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +116,20 @@ func TestProcessesKillLeaderRestartAndFullRestart(t *testing.T) {
 	})
 	acked := w.finish()
 	checkAllPresent(t, cl, acked)
+
+	// Monitoring reads every agent's metrics without a token.
+	for _, a := range []*testharness.Node{newLeader, old} {
+		resp, err := http.Get(a.URL() + "/_admin/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("arangomesos_agency_leader %d\n", map[bool]int{true: 1}[a == newLeader])
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Fatalf("%s metrics: %d, want %q in\n%s", a.ID, resp.StatusCode, want, body)
+		}
+	}
 
 	// All three die at once and come back: nothing acknowledged is lost.
 	for _, a := range c.Agents {
