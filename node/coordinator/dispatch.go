@@ -99,9 +99,16 @@ func (s *Server) onLeader(ctx context.Context, db string, c *cluster.PlanCollect
 		} else {
 			actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 			err := fn(actx, ep)
+			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 			cancel()
 			if err == nil || !retryable(err) {
 				return err
+			}
+			if timedOut {
+				// A leader that takes the whole attempt timeout is rare and
+				// worth a line: hung, overloaded, or a lost answer.
+				s.log.Warn("shard leader did not answer in time; retrying", "shard", shard, "leader", leader,
+					"timeout", s.cfg.AttemptTimeout, "err", err)
 			}
 			last = err
 		}

@@ -214,6 +214,20 @@ func (sh *shard) addLinkLocked(id string, acked uint64, term uint64) {
 	go sh.stream(ctx, l, term)
 }
 
+// removeLinkLocked stops the stream to follower id, if there is one, and
+// wakes the writers waiting for the commit point, which no longer waits for
+// that stream's acknowledgements; fmu is held. A follower that resynced and
+// joins again while a write waited for its old stream (whose call was cut
+// short) would otherwise leave that write waiting until another write's
+// acknowledgement came by, if ever.
+func (sh *shard) removeLinkLocked(id string) {
+	if l, ok := sh.links[id]; ok {
+		l.cancel()
+		delete(sh.links, id)
+		sh.signalLocked()
+	}
+}
+
 // stream sends the log to one follower, in order, in batches, until it is
 // cancelled; a failure or a timeout drops the follower.
 func (sh *shard) stream(ctx context.Context, l *link, term uint64) {
@@ -290,9 +304,12 @@ func (sh *shard) drop(l *link, cause error) {
 		}
 	}
 	sh.fmu.Lock()
-	delete(sh.links, l.id)
-	l.cancel()
-	sh.signalLocked()
+	// A follower that joined again meanwhile has a new stream, which stays:
+	// Current may then lack a follower that is replicated to, the safe way
+	// round (it notices and resynchronizes), never the reverse.
+	if sh.links[l.id] == l {
+		sh.removeLinkLocked(l.id)
+	}
 	sh.fmu.Unlock()
 	sh.srv.metrics.drops.Inc()
 }

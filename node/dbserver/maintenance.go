@@ -191,6 +191,7 @@ func (s *Server) settleRole(ctx context.Context, snap *cluster.Snapshot, sh *sha
 	cur, hasCur := snap.CurrentShard(p.db, p.cid, sh.name)
 	sh.mu.Lock()
 	r, inSync, following, ready := sh.role, sh.inSync, sh.following.id, sh.ready
+	joinedAt := sh.joinedAt
 	sh.mu.Unlock()
 	sh.fmu.Lock()
 	lost := sh.lost
@@ -220,7 +221,7 @@ func (s *Server) settleRole(ctx context.Context, snap *cluster.Snapshot, sh *sha
 			sh.loseLeadership("plan names " + leader)
 		}
 	default:
-		if r == roleFollower && following == leader && inSync && hasCur && !inCurrent(cur, s.id) {
+		if r == roleFollower && following == leader && inSync && snap.Index >= joinedAt && hasCur && !inCurrent(cur, s.id) {
 			s.log.Info("dropped by the leader; resynchronizing", "shard", sh.name, "leader", leader)
 			sh.mu.Lock()
 			sh.inSync = false

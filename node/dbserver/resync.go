@@ -118,7 +118,7 @@ func (sh *shard) resync(ctx context.Context, leader string) (shardapi.ResyncRepo
 	}
 	sh.mu.Lock()
 	if sh.following == ref {
-		sh.inSync = true
+		sh.inSync, sh.joinedAt = true, joined.Index
 		sh.resyncing = nil
 	}
 	sh.mu.Unlock()

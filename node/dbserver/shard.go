@@ -58,6 +58,10 @@ type shard struct {
 	// is set when that leader has added it to the in-sync list.
 	following leaderRef
 	inSync    bool
+	// joinedAt is the Agency index of the Current that added this follower
+	// to the in-sync list: an older snapshot of Current cannot tell that
+	// the leader dropped it.
+	joinedAt  uint64
 	resyncing context.CancelFunc
 	// planLeader remembers the Plan's leader as the Agency cache said it
 	// until the cache changes (planLeaderAt is its Changed channel then).

@@ -105,20 +105,14 @@ func (sh *shard) join(ctx context.Context, req shardapi.JoinRequest) (uint64, er
 		pos = resp.Seq
 	}
 	sh.fmu.Lock()
-	if old, ok := sh.links[req.Follower]; ok {
-		old.cancel()
-		delete(sh.links, req.Follower)
-	}
+	sh.removeLinkLocked(req.Follower)
 	sh.addLinkLocked(req.Follower, seq, sh.term)
 	servers := append([]string{sh.srv.id}, sh.inSyncLocked("")...)
 	sh.fmu.Unlock()
 	idx, err := sh.writeCurrent(ctx, servers, false)
 	if err != nil {
 		sh.fmu.Lock()
-		if l, ok := sh.links[req.Follower]; ok {
-			l.cancel()
-			delete(sh.links, req.Follower)
-		}
+		sh.removeLinkLocked(req.Follower)
 		sh.fmu.Unlock()
 		return 0, fmt.Errorf("dbserver: add follower %s: %w", req.Follower, err)
 	}
